@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* The admin API listener: bearer-token authenticated JSON routes to list,
+ * add and remove pins, plus an open /healthz. */
+#ifndef HASHGATE_ADMIN_H
+#define HASHGATE_ADMIN_H
+
+#include "conf.h"
+#include "store.h"
+
+struct admin;
+
+/* Reads the token from conf->admin_token_file, creating the file with a
+ * new random token (mode 0600) when it does not exist, then starts the
+ * listener on conf->admin_listen. conf and store are borrowed. Returns
+ * NULL after logging. */
+struct admin *admin_start(const struct conf *conf, struct store *store);
+
+void admin_stop(struct admin *admin);
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* The content-addressed object cache on disk.
+ *
+ * Layout under cache_dir: objects/ab/abcdef... holds verified objects,
+ * named by the lower-case hex of their SHA-256; tmp/ holds transfers in
+ * progress. An object appears under objects/ only by rename(2) after its
+ * digest matched and its data was synced, so a crash leaves at worst a
+ * file in tmp/, which the next start removes. */
+#ifndef HASHGATE_CACHE_H
+#define HASHGATE_CACHE_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "digest.h"
+
+struct cache;
+
+/* Opens the cache at dir, creating its folders as needed, and removes
+ * leftover temporary files. Returns NULL after logging why. */
+struct cache *cache_open(const char *dir);
+void cache_close(struct cache *cache);
+
+/* Opens the verified object with digest hex for reading. Returns the file
+ * descriptor and sets *size, or -1 with errno ENOENT when the object is not
+ * cached (other errors are logged). The caller closes the descriptor. */
+int cache_object_open(struct cache *cache, const char *hex, uint64_t *size);
+
+/* Creates an empty temporary file in tmp/ and writes its path into path.
+ * Returns the descriptor, or -1 (logged). */
+int cache_tmp_create(struct cache *cache, char path[PATH_MAX]);
+
+/* Syncs the temporary file fd, at path, to disk and renames it to the
+ * address of hex. Closes fd in every case. Returns 0, or -1 (logged), in
+ * which case the temporary file has been removed. */
+int cache_commit(struct cache *cache, int fd, const char *path,
+    const char *hex);
+
+/* Closes fd and removes the temporary file at path. */
+void cache_discard(int fd, const char *path);
+
+#endif

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: MIT */
+/* hashgated configuration: embedded defaults and an INI parser built on
+ * inih, which reports every error as FILE:LINE: KEY: message. */
+#include "conf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#define LINE_BUF 4096
+
+enum conf_type { T_ADDR, T_PATH, T_UINT, T_SIZE };
+
+struct conf_key {
+	const char	*section;
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 offset;
+	unsigned long	 min, max;	/* T_UINT and T_SIZE bounds */
+};
+
+#define F(field) offsetof(struct conf, field)
+
+static const struct conf_key conf_keys[] = {
+	{ "proxy", "listen", T_ADDR, F(proxy_listen), 0, 0 },
+	{ "proxy", "threads", T_UINT, F(proxy_threads), 1, 256 },
+	{ "proxy", "connection_limit", T_UINT, F(proxy_connection_limit), 1, 100000 },
+	{ "proxy", "per_ip_limit", T_UINT, F(proxy_per_ip_limit), 0, 100000 },
+	{ "proxy", "connection_timeout", T_UINT, F(proxy_connection_timeout), 1, 86400 },
+	{ "admin", "listen", T_ADDR, F(admin_listen), 0, 0 },
+	{ "admin", "token_file", T_PATH, F(admin_token_file), 0, 0 },
+	{ "storage", "database", T_PATH, F(storage_database), 0, 0 },
+	{ "storage", "cache_dir", T_PATH, F(storage_cache_dir), 0, 0 },
+	{ "upstream", "ca_file", T_PATH, F(upstream_ca_file), 0, 0 },
+	{ "upstream", "connect_timeout", T_UINT, F(upstream_connect_timeout), 1, 3600 },
+	{ "upstream", "timeout", T_UINT, F(upstream_timeout), 1, 604800 },
+	{ "upstream", "low_speed_limit", T_UINT, F(upstream_low_speed_limit), 0, 1000000000 },
+	{ "upstream", "low_speed_time", T_UINT, F(upstream_low_speed_time), 1, 3600 },
+	{ "upstream", "max_redirects", T_UINT, F(upstream_max_redirects), 0, 20 },
+	{ "upstream", "max_fetches", T_UINT, F(upstream_max_fetches), 1, 4096 },
+	{ "upstream", "max_object_size", T_SIZE, F(max_object_size), 1, 0 },
+};
+
+#define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+/* Parser state shared by the line reader and the inih handler. */
+struct conf_parse {
+	struct conf	*conf;
+	const char	*path;
+	FILE		*fp;
+	int		 line;		/* number of the line inih is parsing */
+	int		 errors;
+	unsigned char	 seen[NKEYS];
+	conf_report_fn	 report;
+	void		*arg;
+};
+
+static void
+conf_error(struct conf_parse *p, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+conf_error(struct conf_parse *p, const char *key, const char *fmt, ...)
+{
+	char msg[512], full[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (key != NULL)
+		snprintf(full, sizeof(full), "%s:%d: %s: %s", p->path, p->line,
+		    key, msg);
+	else
+		snprintf(full, sizeof(full), "%s:%d: %s", p->path, p->line, msg);
+	p->report(p->arg, full);
+	p->errors++;
+}
+
+int
+conf_parse_size(const char *text, uint64_t *bytes)
+{
+	uint64_t value = 0, unit = 1;
+	const char *p = text;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		uint64_t digit = (uint64_t)(*p - '0');
+
+		if (value > (UINT64_MAX - digit) / 10)
+			return -1;
+		value = value * 10 + digit;
+	}
+	switch (*p) {
+	case '\0':
+		break;
+	case 'K': case 'k':
+		unit = 1ULL << 10;
+		p++;
+		break;
+	case 'M': case 'm':
+		unit = 1ULL << 20;
+		p++;
+		break;
+	case 'G': case 'g':
+		unit = 1ULL << 30;
+		p++;
+		break;
+	case 'T': case 't':
+		unit = 1ULL << 40;
+		p++;
+		break;
+	default:
+		return -1;
+	}
+	if (*p != '\0' || (value != 0 && value > UINT64_MAX / unit))
+		return -1;
+	*bytes = value * unit;
+	return 0;
+}
+
+int
+conf_parse_addr(const char *text, struct conf_addr *addr, const char **err)
+{
+	char host[64];
+	const char *colon, *h = text;
+	size_t hlen;
+	char *end;
+	unsigned long port;
+
+	memset(addr, 0, sizeof(*addr));
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (close == NULL || close[1] != ':') {
+			*err = "expected HOST:PORT, with an IPv6 host in brackets";
+			return -1;
+		}
+		h = text + 1;
+		hlen = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (colon == NULL || colon == text) {
+			*err = "expected HOST:PORT";
+			return -1;
+		}
+		hlen = (size_t)(colon - text);
+	}
+	if (hlen == 0 || hlen >= sizeof(host)) {
+		*err = "expected HOST:PORT";
+		return -1;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 ||
+	    port == 0 || port > 65535) {
+		*err = "port must be a number from 1 to 65535";
+		return -1;
+	}
+
+	if (strcasecmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
+	if (h != text) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&addr->ss;
+
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
+			*err = "invalid IPv6 address";
+			return -1;
+		}
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		addr->len = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&addr->ss;
+
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+			*err = "host must be an IP address or localhost";
+			return -1;
+		}
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		addr->len = sizeof(*sin);
+	}
+	snprintf(addr->text, sizeof(addr->text), "%s", text);
+	return 0;
+}
+
+static int
+conf_set(struct conf_parse *p, const struct conf_key *k, const char *value)
+{
+	void *field = (char *)p->conf + k->offset;
+	const char *err;
+	char *end;
+	unsigned long n;
+	uint64_t size;
+
+	switch (k->type) {
+	case T_ADDR:
+		if (conf_parse_addr(value, field, &err) != 0) {
+			conf_error(p, k->name, "invalid address \"%s\": %s", value, err);
+			return -1;
+		}
+		break;
+	case T_PATH:
+		if (value[0] == '\0') {
+			conf_error(p, k->name, "missing value, expected a path");
+			return -1;
+		} else {
+			char *copy = strdup(value);
+
+			if (copy == NULL) {
+				conf_error(p, k->name, "out of memory");
+				return -1;
+			}
+			free(*(char **)field);
+			*(char **)field = copy;
+		}
+		break;
+	case T_UINT:
+		errno = 0;
+		n = strtoul(value, &end, 10);
+		if (value[0] < '0' || value[0] > '9' || *end != '\0' ||
+		    errno != 0 || n < k->min || n > k->max) {
+			conf_error(p, k->name,
+			    "invalid value \"%s\", expected a whole number from %lu to %lu",
+			    value, k->min, k->max);
+			return -1;
+		}
+		*(unsigned *)field = (unsigned)n;
+		break;
+	case T_SIZE:
+		if (conf_parse_size(value, &size) != 0 || size < k->min) {
+			conf_error(p, k->name,
+			    "invalid size \"%s\", expected a number of bytes with an optional K, M, G or T suffix",
+			    value);
+			return -1;
+		}
+		*(uint64_t *)field = size;
+		break;
+	}
+	return 0;
+}
+
+static int
+conf_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct conf_parse *p = user;
+	size_t i;
+	int known_section = 0;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (strcmp(conf_keys[i].section, section) != 0)
+			continue;
+		known_section = 1;
+		if (strcmp(conf_keys[i].name, name) != 0)
+			continue;
+		if (p->seen[i]) {
+			conf_error(p, name, "duplicate key in section [%s]", section);
+			return 1;
+		}
+		p->seen[i] = 1;
+		conf_set(p, &conf_keys[i], value);
+		return 1;
+	}
+	if (section[0] == '\0')
+		conf_error(p, name, "key outside any section");
+	else if (known_section)
+		conf_error(p, name, "unknown key in section [%s]", section);
+	/* Keys in an unknown section were reported with the section line. */
+	return 1;
+}
+
+static int
+conf_known_section(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strlen(conf_keys[i].section) == len &&
+		    strncmp(conf_keys[i].section, name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Reads one line for inih, counting lines and catching the errors that
+ * inih would only report for the first bad line: over-long lines, unknown
+ * sections and lines that are not KEY = VALUE. Leading blanks are dropped
+ * so that inih never treats a line as the continuation of a value. */
+static char *
+conf_reader(char *str, int num, void *stream)
+{
+	struct conf_parse *p = stream;
+	char buf[LINE_BUF], *s;
+	size_t len;
+	int too_long = 0;
+
+	if (fgets(buf, sizeof(buf), p->fp) == NULL)
+		return NULL;
+	p->line++;
+	len = strlen(buf);
+	if (len > 0 && buf[len - 1] != '\n' && !feof(p->fp)) {
+		int c;
+
+		too_long = 1;
+		while ((c = fgetc(p->fp)) != EOF && c != '\n')
+			continue;
+	}
+
+	s = buf + strspn(buf, " \t");
+	len = strlen(s);
+	if (too_long || len >= (size_t)num) {
+		size_t klen = strcspn(s, " \t=");
+
+		/* The limit is libinih's INI_MAX_LINE, fixed when it was built. */
+		conf_error(p, NULL, "%.*s: line is longer than %d characters",
+		    (int)(klen > 64 ? 64 : klen), s, num - 2);
+		str[0] = '\0';
+		return str;
+	}
+
+	if (s[0] == '[') {
+		size_t n = strcspn(s + 1, "]");
+
+		if (s[1 + n] != ']')
+			conf_error(p, NULL, "section name is missing its closing \"]\"");
+		else if (!conf_known_section(s + 1, n))
+			conf_error(p, NULL, "unknown section [%.*s]", (int)n, s + 1);
+	} else if (s[0] != '\0' && s[0] != '\n' && s[0] != '\r' &&
+	    s[0] != '#' && s[0] != ';' && strchr(s, '=') == NULL) {
+		conf_error(p, NULL, "expected KEY = VALUE, found \"%.*s\"",
+		    (int)strcspn(s, "\r\n"), s);
+	}
+	memcpy(str, s, len + 1);
+	return str;
+}
+
+int
+conf_defaults(struct conf *conf)
+{
+	const char *err;
+
+	memset(conf, 0, sizeof(*conf));
+	conf_parse_addr("127.0.0.1:3128", &conf->proxy_listen, &err);
+	conf->proxy_threads = 4;
+	conf->proxy_connection_limit = 1024;
+	conf->proxy_per_ip_limit = 0;
+	conf->proxy_connection_timeout = 60;
+	conf_parse_addr("127.0.0.1:3129", &conf->admin_listen, &err);
+	conf->admin_token_file = strdup("state/admin.token");
+	conf->storage_database = strdup("state/hashgate.db");
+	conf->storage_cache_dir = strdup("state/cache");
+	conf->upstream_ca_file = NULL;
+	conf->upstream_connect_timeout = 30;
+	conf->upstream_timeout = 3600;
+	conf->upstream_low_speed_limit = 1024;
+	conf->upstream_low_speed_time = 60;
+	conf->upstream_max_redirects = 5;
+	conf->upstream_max_fetches = 64;
+	conf->max_object_size = 8ULL << 30;
+	if (conf->admin_token_file == NULL || conf->storage_database == NULL ||
+	    conf->storage_cache_dir == NULL)
+		return -1;
+	return 0;
+}
+
+int
+conf_load(struct conf *conf, const char *path, conf_report_fn report,
+    void *arg)
+{
+	struct conf_parse p;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.conf = conf;
+	p.path = path;
+	p.report = report;
+	p.arg = arg;
+
+	p.fp = fopen(path, "r");
+	if (p.fp == NULL) {
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s: cannot open: %s", path,
+		    strerror(errno));
+		report(arg, msg);
+		return 1;
+	}
+	rc = ini_parse_stream(conf_reader, &p, conf_handler, &p);
+	if (ferror(p.fp)) {
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s: read error: %s", path,
+		    strerror(errno));
+		report(arg, msg);
+		p.errors++;
+	} else if (rc > 0 && p.errors == 0) {
+		/* A syntax error that inih found and the reader did not. */
+		p.line = rc;
+		conf_error(&p, NULL, "syntax error");
+	} else if (rc < 0) {
+		report(arg, "out of memory while reading the configuration");
+		p.errors++;
+	}
+	fclose(p.fp);
+	return p.errors;
+}
+
+void
+conf_free(struct conf *conf)
+{
+	free(conf->admin_token_file);
+	free(conf->storage_database);
+	free(conf->storage_cache_dir);
+	free(conf->upstream_ca_file);
+	memset(conf, 0, sizeof(*conf));
+}

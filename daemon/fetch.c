@@ -1,0 +1,556 @@
+/* SPDX-License-Identifier: MIT */
+/* Upstream fetches with libcurl, one thread per running fetch, bounded by
+ * upstream.max_fetches. Waiting clients hold no thread: their connections
+ * are suspended in libmicrohttpd and resumed when the fetch ends. */
+#include "config.h"
+#include "fetch.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "log.h"
+
+#define FETCH_BUFFER_SIZE (512 * 1024)
+
+struct fetch {
+	struct fetcher		*fetcher;
+	struct fetch		*next;		/* in fetcher->running */
+	char			*url;
+	char			 expected[DIGEST_HEX_LEN + 1];
+	uint64_t		 request_id;	/* request that started it */
+	char			 client[64];
+	int			 refs;		/* the thread plus each waiter */
+	struct MHD_Connection	**waiters;
+	size_t			 nwaiters, waiters_cap;
+	struct fetch_result	 result;
+};
+
+struct fetcher {
+	const struct conf	*conf;
+	struct cache		*cache;
+	struct store		*store;
+	STACK_OF(X509)		*extra_cas;	/* from upstream.ca_file */
+
+	pthread_mutex_t		 lock;		/* guards everything below */
+	pthread_cond_t		 idle;		/* signalled when active drops */
+	struct fetch		*running;
+	unsigned		 active;
+	volatile int		 stopping;
+};
+
+/* State of one transfer, owned by the fetch thread. */
+struct transfer {
+	struct fetch	*fetch;
+	CURL		*curl;
+	int		 fd;
+	EVP_MD_CTX	*md;
+	uint64_t	 size;
+	uint64_t	 max_size;
+	long		 bad_status;	/* non-200 final status seen in write */
+	int		 too_large;
+	int		 write_errno;
+};
+
+static void
+fetch_fail(struct fetch *fetch, unsigned status, const char *verdict,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+fetch_fail(struct fetch *fetch, unsigned status, const char *verdict,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	fetch->result.status = status;
+	fetch->result.verdict = verdict;
+	va_start(ap, fmt);
+	vsnprintf(fetch->result.message, sizeof(fetch->result.message), fmt, ap);
+	va_end(ap);
+}
+
+static STACK_OF(X509) *
+load_cas(const char *path)
+{
+	STACK_OF(X509) *cas;
+	X509 *cert;
+	FILE *fp;
+
+	fp = fopen(path, "r");
+	if (fp == NULL) {
+		log_errno("upstream ca_file %s: cannot open", path);
+		return NULL;
+	}
+	cas = sk_X509_new_null();
+	while (cas != NULL && (cert = PEM_read_X509(fp, NULL, NULL, NULL)) != NULL)
+		sk_X509_push(cas, cert);
+	fclose(fp);
+	if (cas == NULL || sk_X509_num(cas) == 0) {
+		log_error("upstream ca_file %s: no PEM certificate found", path);
+		sk_X509_pop_free(cas, X509_free);
+		return NULL;
+	}
+	return cas;
+}
+
+/* Adds upstream.ca_file's certificates to those libcurl trusts already. */
+static CURLcode
+fetch_ssl_ctx(CURL *curl, void *ssl_ctx, void *arg)
+{
+	struct fetcher *fetcher = arg;
+	X509_STORE *store = SSL_CTX_get_cert_store(ssl_ctx);
+	int i;
+
+	for (i = 0; i < sk_X509_num(fetcher->extra_cas); i++)
+		X509_STORE_add_cert(store, sk_X509_value(fetcher->extra_cas, i));
+	return CURLE_OK;
+}
+
+struct fetcher *
+fetcher_create(const struct conf *conf, struct cache *cache,
+    struct store *store)
+{
+	struct fetcher *fetcher;
+	const curl_version_info_data *cv;
+
+	fetcher = calloc(1, sizeof(*fetcher));
+	if (fetcher == NULL) {
+		log_error("fetch: out of memory");
+		return NULL;
+	}
+	fetcher->conf = conf;
+	fetcher->cache = cache;
+	fetcher->store = store;
+	pthread_mutex_init(&fetcher->lock, NULL);
+	pthread_cond_init(&fetcher->idle, NULL);
+
+	if (conf->upstream_ca_file != NULL) {
+		cv = curl_version_info(CURLVERSION_NOW);
+		if (cv->ssl_version == NULL ||
+		    strncmp(cv->ssl_version, "OpenSSL", 7) != 0) {
+			log_error("upstream ca_file needs libcurl built with "
+			    "OpenSSL, but it uses %s", cv->ssl_version ?
+			    cv->ssl_version : "no TLS library");
+			goto fail;
+		}
+		fetcher->extra_cas = load_cas(conf->upstream_ca_file);
+		if (fetcher->extra_cas == NULL)
+			goto fail;
+	}
+	return fetcher;
+fail:
+	fetcher_free(fetcher);
+	return NULL;
+}
+
+void
+fetcher_free(struct fetcher *fetcher)
+{
+	if (fetcher == NULL)
+		return;
+	sk_X509_pop_free(fetcher->extra_cas, X509_free);
+	pthread_cond_destroy(&fetcher->idle);
+	pthread_mutex_destroy(&fetcher->lock);
+	free(fetcher);
+}
+
+static size_t
+fetch_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct transfer *t = arg;
+	size_t len = size * nmemb, done = 0;
+	long status = 0;
+
+	/* Only a 200 is an artifact: reject anything else before a byte of it
+	 * is hashed or stored. Redirect bodies never reach this callback. */
+	if (t->size == 0) {
+		curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (status != 200) {
+			t->bad_status = status;
+			return 0;
+		}
+	}
+	if (len > t->max_size - t->size) {
+		t->too_large = 1;
+		return 0;
+	}
+	while (done < len) {
+		ssize_t n = write(t->fd, data + done, len - done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			t->write_errno = errno;
+			return 0;
+		}
+		done += (size_t)n;
+	}
+	if (EVP_DigestUpdate(t->md, data, len) != 1) {
+		t->write_errno = EIO;
+		return 0;
+	}
+	t->size += len;
+	return len;
+}
+
+static int
+fetch_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct fetcher *fetcher = arg;
+
+	return fetcher->stopping ? 1 : 0;
+}
+
+static CURL *
+fetch_easy_create(struct fetcher *fetcher, struct transfer *t,
+    struct curl_slist *headers, char *errbuf)
+{
+	const struct conf *conf = fetcher->conf;
+	CURL *curl;
+
+	curl = curl_easy_init();
+	if (curl == NULL)
+		return NULL;
+	curl_easy_setopt(curl, CURLOPT_URL, t->fetch->url);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, (long)conf->upstream_max_redirects);
+	/* Never use a proxy from the environment: the daemon may be that proxy. */
+	curl_easy_setopt(curl, CURLOPT_PROXY, "");
+	curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "hashgate/" PACKAGE_VERSION);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)conf->upstream_connect_timeout);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)conf->upstream_timeout);
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, (long)conf->upstream_low_speed_limit);
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, (long)conf->upstream_low_speed_time);
+	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)conf->max_object_size);
+	curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, (long)FETCH_BUFFER_SIZE);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fetch_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, fetch_progress);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, fetcher);
+	if (fetcher->extra_cas != NULL) {
+		curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, fetch_ssl_ctx);
+		curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, fetcher);
+	}
+	return curl;
+}
+
+/* Maps a failed transfer to the client's status and message. */
+static void
+fetch_classify(struct fetch *fetch, struct transfer *t, CURLcode rc,
+    const char *errbuf)
+{
+	long status = 0;
+
+	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (t->bad_status != 0 || rc == CURLE_HTTP_RETURNED_ERROR) {
+		fetch_fail(fetch, 502, "upstream-error",
+		    "upstream answered HTTP %ld instead of 200",
+		    t->bad_status ? t->bad_status : status);
+	} else if (t->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+		fetch_fail(fetch, 502, "too-large",
+		    "upstream object is larger than max_object_size (%llu bytes)",
+		    (unsigned long long)fetch->fetcher->conf->max_object_size);
+	} else if (t->write_errno == ENOSPC || t->write_errno == EDQUOT ||
+	    t->write_errno == EFBIG) {
+		fetch_fail(fetch, 507, "disk-full",
+		    "cannot store the object: %s", strerror(t->write_errno));
+	} else if (t->write_errno != 0) {
+		fetch_fail(fetch, 500, "disk-error",
+		    "cannot store the object: %s", strerror(t->write_errno));
+	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
+		fetch_fail(fetch, 504, "upstream-timeout",
+		    "upstream timed out: %s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	} else if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		fetch_fail(fetch, 503, "stopping", "hashgated is shutting down");
+	} else {
+		fetch_fail(fetch, 502, "upstream-error", "upstream fetch failed: %s",
+		    errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	}
+}
+
+/* Checks the digest of a complete transfer and commits or removes it. */
+static void
+fetch_verify(struct fetch *fetch, struct transfer *t, const char *tmp_path)
+{
+	struct fetcher *fetcher = fetch->fetcher;
+	unsigned char raw[DIGEST_LEN];
+
+	if (EVP_DigestFinal_ex(t->md, raw, NULL) != 1) {
+		fetch_fail(fetch, 500, "hash-error", "computing SHA-256 failed");
+		cache_discard(t->fd, tmp_path);
+		return;
+	}
+	digest_to_hex(raw, fetch->result.observed);
+	if (strcmp(fetch->result.observed, fetch->expected) != 0) {
+		cache_discard(t->fd, tmp_path);
+		fetch_fail(fetch, 502, "mismatch",
+		    "digest mismatch for %s\nexpected sha256:%s\nobserved sha256:%s",
+		    fetch->url, fetch->expected, fetch->result.observed);
+		store_event_mismatch(fetcher->store, fetch->client, fetch->url,
+		    fetch->expected, fetch->result.observed, t->size);
+		return;
+	}
+	if (cache_commit(fetcher->cache, t->fd, tmp_path, fetch->expected) != 0) {
+		fetch_fail(fetch, 500, "disk-error", "cannot store the verified object");
+		return;
+	}
+	fetch->result.status = 200;
+	fetch->result.verdict = "verified";
+}
+
+static void
+fetch_run(struct fetch *fetch)
+{
+	struct fetcher *fetcher = fetch->fetcher;
+	struct transfer t = { .fetch = fetch, .fd = -1 };
+	struct curl_slist *headers = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "", tmp_path[PATH_MAX];
+	CURLcode rc;
+
+	t.max_size = fetcher->conf->max_object_size;
+	t.fd = cache_tmp_create(fetcher->cache, tmp_path);
+	if (t.fd < 0) {
+		fetch_fail(fetch, 500, "disk-error", "cannot create a temporary file");
+		return;
+	}
+	t.md = EVP_MD_CTX_new();
+	/* Identity encoding, so that the bytes hashed are the artifact's own. */
+	headers = curl_slist_append(NULL, "Accept-Encoding: identity");
+	if (t.md == NULL || headers == NULL ||
+	    EVP_DigestInit_ex(t.md, EVP_sha256(), NULL) != 1 ||
+	    (t.curl = fetch_easy_create(fetcher, &t, headers, errbuf)) == NULL) {
+		fetch_fail(fetch, 500, "internal-error", "cannot set up the transfer");
+		cache_discard(t.fd, tmp_path);
+		goto out;
+	}
+
+	rc = curl_easy_perform(t.curl);
+	fetch->result.size = t.size;
+	if (rc != CURLE_OK || t.bad_status != 0) {
+		fetch_classify(fetch, &t, rc, errbuf);
+		cache_discard(t.fd, tmp_path);
+	} else {
+		long status = 0;
+
+		curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &status);
+		if (status != 200) {
+			/* An empty body never reached fetch_write's check. */
+			fetch_fail(fetch, 502, "upstream-error",
+			    "upstream answered HTTP %ld instead of 200", status);
+			cache_discard(t.fd, tmp_path);
+		} else
+			fetch_verify(fetch, &t, tmp_path);
+	}
+out:
+	curl_easy_cleanup(t.curl);
+	curl_slist_free_all(headers);
+	EVP_MD_CTX_free(t.md);
+}
+
+/* Frees a fetch once its last reference is gone. Called with the lock held. */
+static void
+fetch_unref(struct fetch *fetch)
+{
+	if (--fetch->refs > 0)
+		return;
+	free(fetch->waiters);
+	free(fetch->url);
+	free(fetch);
+}
+
+static void *
+fetch_thread(void *arg)
+{
+	struct fetch *fetch = arg, **pp;
+	struct fetcher *fetcher = fetch->fetcher;
+	struct timespec start, end;
+	size_t i;
+	char url[256];
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	fetch_run(fetch);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+
+	log_escape(fetch->url, url, sizeof(url));
+	if (fetch->result.status == 200)
+		log_info("fetch req=%llu url=%s verdict=verified bytes=%llu sha256=%s duration_ms=%ld",
+		    (unsigned long long)fetch->request_id, url,
+		    (unsigned long long)fetch->result.size, fetch->expected,
+		    (long)((end.tv_sec - start.tv_sec) * 1000 +
+		    (end.tv_nsec - start.tv_nsec) / 1000000));
+	else {
+		char reason[600];
+
+		log_escape(fetch->result.message, reason, sizeof(reason));
+		log_warning("fetch req=%llu url=%s verdict=%s status=%u bytes=%llu expected=%s observed=%s error=\"%s\"",
+		    (unsigned long long)fetch->request_id, url,
+		    fetch->result.verdict, fetch->result.status,
+		    (unsigned long long)fetch->result.size, fetch->expected,
+		    fetch->result.observed[0] ? fetch->result.observed : "-",
+		    reason);
+	}
+
+	pthread_mutex_lock(&fetcher->lock);
+	for (pp = &fetcher->running; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == fetch) {
+			*pp = fetch->next;
+			break;
+		}
+	for (i = 0; i < fetch->nwaiters; i++)
+		MHD_resume_connection(fetch->waiters[i]);
+	fetch->nwaiters = 0;
+	fetcher->active--;
+	pthread_cond_broadcast(&fetcher->idle);
+	fetch_unref(fetch);
+	pthread_mutex_unlock(&fetcher->lock);
+	return NULL;
+}
+
+static int
+fetch_add_waiter(struct fetch *fetch, struct MHD_Connection *conn)
+{
+	if (fetch->nwaiters == fetch->waiters_cap) {
+		size_t cap = fetch->waiters_cap ? 2 * fetch->waiters_cap : 8;
+		struct MHD_Connection **w;
+
+		w = reallocarray(fetch->waiters, cap, sizeof(*w));
+		if (w == NULL)
+			return -1;
+		fetch->waiters = w;
+		fetch->waiters_cap = cap;
+	}
+	fetch->waiters[fetch->nwaiters++] = conn;
+	return 0;
+}
+
+/* Creates a fetch and starts its thread. Called with the lock held. */
+static struct fetch *
+fetch_start(struct fetcher *fetcher, const char *url, const char *hex,
+    uint64_t request_id, const char *client)
+{
+	struct fetch *fetch;
+	pthread_attr_t attr;
+	pthread_t thread;
+	int rc;
+
+	fetch = calloc(1, sizeof(*fetch));
+	if (fetch == NULL || (fetch->url = strdup(url)) == NULL) {
+		free(fetch);
+		log_error("fetch: out of memory");
+		return NULL;
+	}
+	fetch->fetcher = fetcher;
+	memcpy(fetch->expected, hex, DIGEST_HEX_LEN + 1);
+	fetch->request_id = request_id;
+	snprintf(fetch->client, sizeof(fetch->client), "%s", client);
+	fetch->refs = 1;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&thread, &attr, fetch_thread, fetch);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		log_error("fetch: cannot start a thread: %s", strerror(rc));
+		free(fetch->url);
+		free(fetch);
+		return NULL;
+	}
+	fetch->next = fetcher->running;
+	fetcher->running = fetch;
+	fetcher->active++;
+	return fetch;
+}
+
+enum fetch_join
+fetcher_join(struct fetcher *fetcher, const char *url, const char *hex,
+    uint64_t request_id, const char *client, struct MHD_Connection *conn,
+    struct fetch **fetchp)
+{
+	enum fetch_join ret = FETCH_JOIN_FAILED;
+	struct fetch *fetch;
+	uint64_t size;
+	int fd;
+
+	pthread_mutex_lock(&fetcher->lock);
+
+	/* A fetch commits its object before it leaves the running list, so
+	 * under the lock an object is either in the cache or still running. */
+	fd = cache_object_open(fetcher->cache, hex, &size);
+	if (fd >= 0) {
+		close(fd);
+		ret = FETCH_JOIN_CACHED;
+		goto out;
+	}
+	if (fetcher->stopping)
+		goto out;
+
+	for (fetch = fetcher->running; fetch != NULL; fetch = fetch->next)
+		if (strcmp(fetch->url, url) == 0 &&
+		    strcmp(fetch->expected, hex) == 0)
+			break;
+	if (fetch == NULL) {
+		if (fetcher->active >= fetcher->conf->upstream_max_fetches) {
+			ret = FETCH_JOIN_BUSY;
+			goto out;
+		}
+		/* The waiter is added before the thread can finish, because
+		 * the thread needs this lock to resume its waiters. */
+		fetch = fetch_start(fetcher, url, hex, request_id, client);
+		if (fetch == NULL)
+			goto out;
+	}
+	if (fetch_add_waiter(fetch, conn) != 0) {
+		log_error("fetch: out of memory");
+		goto out;
+	}
+	fetch->refs++;
+	MHD_suspend_connection(conn);
+	*fetchp = fetch;
+	ret = FETCH_JOIN_WAITING;
+out:
+	pthread_mutex_unlock(&fetcher->lock);
+	return ret;
+}
+
+const struct fetch_result *
+fetch_result(const struct fetch *fetch)
+{
+	return &fetch->result;
+}
+
+void
+fetch_release(struct fetcher *fetcher, struct fetch *fetch)
+{
+	pthread_mutex_lock(&fetcher->lock);
+	fetch_unref(fetch);
+	pthread_mutex_unlock(&fetcher->lock);
+}
+
+void
+fetcher_stop(struct fetcher *fetcher)
+{
+	pthread_mutex_lock(&fetcher->lock);
+	fetcher->stopping = 1;
+	while (fetcher->active > 0)
+		pthread_cond_wait(&fetcher->idle, &fetcher->lock);
+	pthread_mutex_unlock(&fetcher->lock);
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* Upstream fetches: download, hash while streaming, verify, then commit to
+ * the cache. Concurrent requests for one URL and digest share one fetch,
+ * and their connections stay suspended in libmicrohttpd until it ends. */
+#ifndef HASHGATE_FETCH_H
+#define HASHGATE_FETCH_H
+
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "cache.h"
+#include "conf.h"
+#include "digest.h"
+#include "store.h"
+
+struct fetcher;
+struct fetch;
+
+/* Outcome of a finished fetch, read by every request that waited for it. */
+struct fetch_result {
+	unsigned	 status;	/* HTTP status for the client: 200 when verified */
+	const char	*verdict;	/* static word for logs: verified, mismatch, ... */
+	char		 observed[DIGEST_HEX_LEN + 1];	/* empty unless hashed */
+	uint64_t	 size;		/* bytes received from upstream */
+	char		 message[512];	/* reason for the client when status != 200 */
+};
+
+enum fetch_join {
+	FETCH_JOIN_CACHED,	/* the object is in the cache now: serve it */
+	FETCH_JOIN_WAITING,	/* connection suspended until the fetch ends */
+	FETCH_JOIN_BUSY,	/* max_fetches fetches are running already */
+	FETCH_JOIN_FAILED,	/* could not start a fetch (logged) */
+};
+
+/* Creates the fetch manager. conf, cache and store are borrowed and must
+ * outlive it. Loads upstream.ca_file if set. Returns NULL after logging. */
+struct fetcher *fetcher_create(const struct conf *conf, struct cache *cache,
+    struct store *store);
+
+/* Joins the fetch of url with digest hex, starting it if none runs.
+ * On FETCH_JOIN_WAITING, conn has been suspended and *fetchp holds a
+ * reference: once the connection is resumed, read fetch_result and then
+ * call fetch_release. request_id and client are for logs and audit. */
+enum fetch_join fetcher_join(struct fetcher *fetcher, const char *url,
+    const char *hex, uint64_t request_id, const char *client,
+    struct MHD_Connection *conn, struct fetch **fetchp);
+
+/* Returns the result of a fetch that has ended. */
+const struct fetch_result *fetch_result(const struct fetch *fetch);
+
+/* Drops a reference that fetcher_join handed out. */
+void fetch_release(struct fetcher *fetcher, struct fetch *fetch);
+
+/* Aborts running fetches, resumes their waiting connections with status
+ * 503 and waits until every fetch thread has ended. */
+void fetcher_stop(struct fetcher *fetcher);
+void fetcher_free(struct fetcher *fetcher);
+
+#endif

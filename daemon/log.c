@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* Logging to stderr with a timestamp, the pid and a level word. */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static enum log_level log_level = LOG_LEVEL_INFO;
+
+static const char *const log_level_names[] = { "error", "warning", "info", "debug" };
+
+void
+log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
+/* Formats the whole line first and writes it with one call, so that lines
+ * from different threads never interleave. */
+static void
+log_write(enum log_level level, int with_errno, const char *fmt, va_list ap)
+{
+	char line[4096];
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+	int saved_errno = errno, r;
+
+	if (level > log_level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+	r = snprintf(line + n, sizeof(line) - n, ".%03ldZ hashgated[%ld]: %s: ",
+	    ts.tv_nsec / 1000000, (long)getpid(), log_level_names[level]);
+	n += (size_t)r;
+	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	n = r < 0 ? n : n + (size_t)r;
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	if (with_errno) {
+		r = snprintf(line + n, sizeof(line) - n, ": %s", strerror(saved_errno));
+		n = r < 0 ? n : n + (size_t)r;
+		if (n > sizeof(line) - 2)
+			n = sizeof(line) - 2;
+	}
+	line[n++] = '\n';
+	(void)!write(STDERR_FILENO, line, n);
+	errno = saved_errno;
+}
+
+#define LOG_FUNCTION(name, level, with_errno)		\
+void							\
+name(const char *fmt, ...)				\
+{							\
+	va_list ap;					\
+							\
+	va_start(ap, fmt);				\
+	log_write(level, with_errno, fmt, ap);		\
+	va_end(ap);					\
+}
+
+LOG_FUNCTION(log_error, LOG_LEVEL_ERROR, 0)
+LOG_FUNCTION(log_errno, LOG_LEVEL_ERROR, 1)
+LOG_FUNCTION(log_warning, LOG_LEVEL_WARNING, 0)
+LOG_FUNCTION(log_info, LOG_LEVEL_INFO, 0)
+LOG_FUNCTION(log_debug, LOG_LEVEL_DEBUG, 0)
+
+char *
+log_escape(const char *text, char *out, size_t outsize)
+{
+	size_t n = 0;
+
+	if (outsize < 4) {
+		if (outsize > 0)
+			out[0] = '\0';
+		return out;
+	}
+	for (; *text != '\0'; text++) {
+		unsigned char c = (unsigned char)*text;
+		int plain = c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+		size_t need = plain ? 1 : 4;
+
+		if (n + need > outsize - 4) {
+			memcpy(out + n, "...", 4);
+			return out;
+		}
+		if (plain)
+			out[n++] = (char)c;
+		else
+			n += (size_t)snprintf(out + n, 5, "\\x%02x", c);
+	}
+	out[n] = '\0';
+	return out;
+}

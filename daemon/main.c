@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/* hashgated: start-up, signal handling and shutdown. */
+#include "config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "admin.h"
+#include "cache.h"
+#include "conf.h"
+#include "fetch.h"
+#include "log.h"
+#include "proxy.h"
+#include "store.h"
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: hashgated [-c FILE] [-t] [-d]\n"
+	    "       hashgated -V\n"
+	    "\n"
+	    "  -c FILE  read the configuration from FILE (default: embedded defaults)\n"
+	    "  -t       check the configuration, print \"configuration OK\" and exit\n"
+	    "  -d       log debug messages\n"
+	    "  -V       print the version and exit\n");
+}
+
+static void
+report_to_stderr(void *arg, const char *message)
+{
+	fprintf(stderr, "hashgated: %s\n", message);
+}
+
+/* Creates the folders above path, like mkdir -p on dirname(path). */
+static int
+make_parent_dirs(const char *path)
+{
+	char buf[PATH_MAX], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		log_error("path is too long: %s", path);
+		return -1;
+	}
+	p = strrchr(buf, '/');
+	if (p == NULL || p == buf)
+		return 0;
+	*p = '\0';
+	for (p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		{
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(buf, 0750) != 0 && errno != EEXIST) {
+				log_errno("cannot create folder %s", buf);
+				return -1;
+			}
+			*p = c;
+		}
+		if (*p == '\0')
+			break;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf_path = NULL;
+	struct conf conf;
+	struct store *store = NULL;
+	struct cache *cache = NULL;
+	struct fetcher *fetcher = NULL;
+	struct proxy *proxy = NULL;
+	struct admin *admin = NULL;
+	sigset_t sigs;
+	int ch, check_only = 0, sig, status = EXIT_FAILURE;
+
+	while ((ch = getopt(argc, argv, "c:dhtV")) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'd':
+			log_set_level(LOG_LEVEL_DEBUG);
+			break;
+		case 't':
+			check_only = 1;
+			break;
+		case 'V':
+			printf("hashgated %s\n", PACKAGE_VERSION);
+			return EXIT_SUCCESS;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "hashgated: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	if (conf_defaults(&conf) != 0) {
+		fprintf(stderr, "hashgated: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	if (conf_path != NULL) {
+		int errors = conf_load(&conf, conf_path, report_to_stderr, NULL);
+
+		if (errors > 0) {
+			fprintf(stderr, "hashgated: %s: %d error%s, not starting\n",
+			    conf_path, errors, errors == 1 ? "" : "s");
+			conf_free(&conf);
+			return EXIT_FAILURE;
+		}
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		conf_free(&conf);
+		return EXIT_SUCCESS;
+	}
+
+	/* Signals are taken synchronously by sigwait in this thread; every
+	 * thread created from here on inherits the blocked mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("cannot initialise libcurl");
+		goto out;
+	}
+	if (make_parent_dirs(conf.storage_database) != 0 ||
+	    make_parent_dirs(conf.admin_token_file) != 0 ||
+	    make_parent_dirs(conf.storage_cache_dir) != 0)
+		goto out;
+	if ((store = store_open(conf.storage_database)) == NULL ||
+	    (cache = cache_open(conf.storage_cache_dir)) == NULL ||
+	    (fetcher = fetcher_create(&conf, cache, store)) == NULL ||
+	    (admin = admin_start(&conf, store)) == NULL ||
+	    (proxy = proxy_start(&conf, store, cache, fetcher)) == NULL)
+		goto out;
+
+	log_info("hashgated %s started proxy=%s admin=%s database=%s cache=%s",
+	    PACKAGE_VERSION, conf.proxy_listen.text, conf.admin_listen.text,
+	    conf.storage_database, conf.storage_cache_dir);
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_warning("SIGHUP received: reloading is not supported, "
+			    "restart hashgated to apply a new configuration");
+			continue;
+		}
+		log_info("%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		break;
+	}
+	status = EXIT_SUCCESS;
+
+out:
+	/* Stop taking requests, end the fetches (which resumes their
+	 * waiting connections), then close the listeners. */
+	if (proxy != NULL)
+		proxy_quiesce(proxy);
+	if (fetcher != NULL)
+		fetcher_stop(fetcher);
+	proxy_stop(proxy);
+	admin_stop(admin);
+	fetcher_free(fetcher);
+	cache_close(cache);
+	store_close(store);
+	curl_global_cleanup();
+	if (status == EXIT_SUCCESS)
+		log_info("hashgated %s stopped", PACKAGE_VERSION);
+	else
+		log_error("hashgated %s not started", PACKAGE_VERSION);
+	conf_free(&conf);
+	return status;
+}

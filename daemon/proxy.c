@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: MIT */
+/* The proxy listener. A request names an upstream URL in absolute form
+ * (forward proxy) or mirror form (/https/host/path); the URL is normalised,
+ * looked up in the allowlist, and answered from the cache or after a
+ * verified upstream fetch. Nothing else is ever sent to a client. */
+#include "proxy.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "digest.h"
+#include "http.h"
+#include "log.h"
+#include "url.h"
+
+struct proxy {
+	const struct conf	*conf;
+	struct store		*store;
+	struct cache		*cache;
+	struct fetcher		*fetcher;
+	struct MHD_Daemon	*daemon;
+	atomic_ullong		 next_id;
+};
+
+/* One request, from its request line to its completion. */
+struct request {
+	uint64_t	 id;
+	char		*target;	/* raw request-target, as sent */
+	char		 client[64];
+	struct timespec	 start;
+	char		 url[URL_MAX_LEN + 1];	/* normalised; empty until parsed */
+	char		 sha256[DIGEST_HEX_LEN + 1];	/* pinned digest */
+	unsigned	 status;
+	uint64_t	 bytes;		/* body size of the response */
+	const char	*verdict;
+	struct fetch	*fetch;		/* set while waiting for a fetch */
+	int		 called;	/* the handler has seen the headers */
+};
+
+static const char *const allow_get_head[] = { "Allow", "GET, HEAD", NULL };
+static const char *const retry_later[] = { "Retry-After", "5", NULL };
+
+/* Creates the request record as soon as libmicrohttpd has the request
+ * line, because only here does it pass the target with its query string. */
+static void *
+proxy_request_begin(void *arg, const char *uri, struct MHD_Connection *conn)
+{
+	struct proxy *proxy = arg;
+	struct request *req;
+
+	req = calloc(1, sizeof(*req));
+	if (req == NULL)
+		return NULL;
+	req->target = strdup(uri);
+	if (req->target == NULL) {
+		free(req);
+		return NULL;
+	}
+	req->id = atomic_fetch_add(&proxy->next_id, 1) + 1;
+	clock_gettime(CLOCK_MONOTONIC, &req->start);
+	http_client_address(conn, req->client, sizeof(req->client));
+	req->verdict = "-";
+	return req;
+}
+
+static const char *
+termination_name(enum MHD_RequestTerminationCode code)
+{
+	switch (code) {
+	case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+		return "completed";
+	case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+		return "timeout";
+	case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+		return "shutdown";
+	case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
+	case MHD_REQUEST_TERMINATED_READ_ERROR:
+		return "client-closed";
+	default:
+		return "error";
+	}
+}
+
+/* Logs the request once and frees it. */
+static void
+proxy_request_end(void *arg, struct MHD_Connection *conn, void **req_cls,
+    enum MHD_RequestTerminationCode code)
+{
+	struct proxy *proxy = arg;
+	struct request *req = *req_cls;
+	struct timespec now;
+	char target[512];
+	long ms;
+
+	if (req == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long)((now.tv_sec - req->start.tv_sec) * 1000 +
+	    (now.tv_nsec - req->start.tv_nsec) / 1000000);
+	log_escape(req->url[0] ? req->url : req->target, target, sizeof(target));
+	log_info("request req=%llu client=%s url=%s status=%u bytes=%llu verdict=%s end=%s duration_ms=%ld",
+	    (unsigned long long)req->id, req->client, target, req->status,
+	    (unsigned long long)req->bytes, req->verdict,
+	    termination_name(code), ms);
+	if (req->fetch != NULL)
+		fetch_release(proxy->fetcher, req->fetch);
+	free(req->target);
+	free(req);
+	*req_cls = NULL;
+}
+
+static enum MHD_Result
+proxy_error(struct MHD_Connection *conn, struct request *req, unsigned status,
+    const char *verdict, const char *const *headers, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* Sends an error with a text body and records it for the request log. */
+static enum MHD_Result
+proxy_error(struct MHD_Connection *conn, struct request *req, unsigned status,
+    const char *verdict, const char *const *headers, const char *fmt, ...)
+{
+	char body[2 * URL_MAX_LEN + 1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
+	req->status = status;
+	req->verdict = verdict;
+	req->bytes = strlen(body) + 1;
+	return http_respond_text(conn, status, headers, "%s", body);
+}
+
+/* Serves the verified object hex from the cache. Returns MHD_NO only when
+ * the response cannot be queued. */
+static enum MHD_Result
+proxy_serve(struct proxy *proxy, struct MHD_Connection *conn,
+    struct request *req, const char *verdict)
+{
+	unsigned char raw[DIGEST_LEN];
+	char etag[DIGEST_HEX_LEN + 3], repr[DIGEST_B64_LEN + 16];
+	char b64[DIGEST_B64_LEN + 1];
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	uint64_t size;
+	int fd;
+
+	fd = cache_object_open(proxy->cache, req->sha256, &size);
+	if (fd < 0)
+		return proxy_error(conn, req, 500, "cache-error", NULL,
+		    "verified object %s cannot be read from the cache",
+		    req->sha256);
+
+	/* Serving from the descriptor lets libmicrohttpd use sendfile(2). */
+	resp = MHD_create_response_from_fd64(size, fd);
+	if (resp == NULL) {
+		close(fd);
+		return MHD_NO;
+	}
+	digest_from_hex(req->sha256, raw);
+	digest_to_base64(raw, b64);
+	snprintf(etag, sizeof(etag), "\"%s\"", req->sha256);
+	snprintf(repr, sizeof(repr), "sha-256=:%s:", b64);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/octet-stream");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+	MHD_add_response_header(resp, "Repr-Digest", repr);
+	MHD_add_response_header(resp, "X-Hashgate-Verdict", verdict);
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	req->status = MHD_HTTP_OK;
+	req->bytes = size;
+	req->verdict = verdict;
+	return ret;
+}
+
+/* Turns the request-target into an absolute URL in buf. Returns 0, or the
+ * HTTP status to answer with and *why set. */
+static unsigned
+proxy_target_url(const char *target, char *buf, size_t size, const char **why)
+{
+	size_t len = strlen(target);
+
+	if (len > URL_MAX_LEN) {
+		*why = "request target is longer than 8192 bytes";
+		return MHD_HTTP_URI_TOO_LONG;
+	}
+	/* Absolute form, as sent by clients with http_proxy set. */
+	if (strncasecmp(target, "http://", 7) == 0 ||
+	    strncasecmp(target, "https://", 8) == 0) {
+		snprintf(buf, size, "%s", target);
+		return 0;
+	}
+	/* Mirror form: /http/HOST[:PORT]/PATH or /https/HOST[:PORT]/PATH. */
+	if (strncmp(target, "/http/", 6) == 0) {
+		snprintf(buf, size, "http://%s", target + 6);
+		return 0;
+	}
+	if (strncmp(target, "/https/", 7) == 0) {
+		snprintf(buf, size, "https://%s", target + 7);
+		return 0;
+	}
+	if (target[0] == '/') {
+		*why = "not a proxy request: use the URL as the request target "
+		    "(http_proxy) or the mirror form /https/HOST/PATH";
+		return MHD_HTTP_NOT_FOUND;
+	}
+	*why = "malformed request target";
+	return MHD_HTTP_BAD_REQUEST;
+}
+
+/* Answers a request whose fetch has ended. */
+static enum MHD_Result
+proxy_fetch_done(struct proxy *proxy, struct MHD_Connection *conn,
+    struct request *req)
+{
+	const struct fetch_result *res = fetch_result(req->fetch);
+
+	if (res->status == 200)
+		return proxy_serve(proxy, conn, req, "verified");
+	if (res->status == 503)
+		return proxy_error(conn, req, res->status, res->verdict,
+		    retry_later, "%s", res->message);
+	return proxy_error(conn, req, res->status, res->verdict, NULL, "%s",
+	    res->message);
+}
+
+static enum MHD_Result
+proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req_cls)
+{
+	struct proxy *proxy = arg;
+	struct request *req = *req_cls;
+	struct fetch *fetch = NULL;
+	char absolute[URL_MAX_LEN + 16];
+	const char *why;
+	unsigned status;
+	int rc;
+
+	if (req == NULL)
+		return MHD_NO;	/* out of memory in proxy_request_begin */
+	if (req->fetch != NULL)
+		return proxy_fetch_done(proxy, conn, req);
+
+	/* Answer only once the whole request is in: a response queued on the
+	 * first call makes libmicrohttpd close the connection afterwards. */
+	if (!req->called) {
+		req->called = 1;
+		return MHD_YES;
+	}
+
+	/* A request body has no meaning here: discard it. */
+	if (*upload_data_size != 0) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+		char m[64];
+
+		log_escape(method, m, sizeof(m));
+		return proxy_error(conn, req, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "bad-request", allow_get_head,
+		    "method %s is not supported: hashgate serves GET and HEAD", m);
+	}
+	status = proxy_target_url(req->target, absolute, sizeof(absolute), &why);
+	if (status != 0)
+		return proxy_error(conn, req, status, "bad-request", NULL, "%s", why);
+	if (url_normalise(absolute, strlen(absolute), req->url, sizeof(req->url),
+	    &why) != 0) {
+		req->url[0] = '\0';
+		return proxy_error(conn, req, MHD_HTTP_BAD_REQUEST, "bad-request",
+		    NULL, "invalid URL: %s", why);
+	}
+
+	rc = store_pin_lookup(proxy->store, req->url, req->sha256);
+	if (rc < 0)
+		return proxy_error(conn, req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "store-error", NULL, "the allowlist cannot be read; see the hashgated log");
+	if (rc == 0)
+		return proxy_error(conn, req, MHD_HTTP_FORBIDDEN, "unknown", NULL,
+		    "URL is not pinned: %s\n"
+		    "To allow it, pin its SHA-256 digest:\n"
+		    "  hashgatectl add '%s' SHA256", req->url, req->url);
+
+	switch (fetcher_join(proxy->fetcher, req->url, req->sha256, req->id,
+	    req->client, conn, &fetch)) {
+	case FETCH_JOIN_CACHED:
+		return proxy_serve(proxy, conn, req, "hit");
+	case FETCH_JOIN_WAITING:
+		req->fetch = fetch;
+		return MHD_YES;
+	case FETCH_JOIN_BUSY:
+		return proxy_error(conn, req, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+		    retry_later, "too many upstream fetches are running (max_fetches = %u); retry later",
+		    proxy->conf->upstream_max_fetches);
+	case FETCH_JOIN_FAILED:
+	default:
+		return proxy_error(conn, req, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "internal-error", retry_later,
+		    "cannot start the upstream fetch; see the hashgated log");
+	}
+}
+
+struct proxy *
+proxy_start(const struct conf *conf, struct store *store, struct cache *cache,
+    struct fetcher *fetcher)
+{
+	struct proxy *proxy;
+
+	proxy = calloc(1, sizeof(*proxy));
+	if (proxy == NULL) {
+		log_error("proxy: out of memory");
+		return NULL;
+	}
+	proxy->conf = conf;
+	proxy->store = store;
+	proxy->cache = cache;
+	proxy->fetcher = fetcher;
+	atomic_init(&proxy->next_id, 0);
+
+	{
+		struct MHD_OptionItem options[] = {
+			{ MHD_OPTION_URI_LOG_CALLBACK,
+			    (intptr_t)proxy_request_begin, proxy },
+			{ MHD_OPTION_NOTIFY_COMPLETED,
+			    (intptr_t)proxy_request_end, proxy },
+			{ MHD_OPTION_CONNECTION_LIMIT,
+			    conf->proxy_connection_limit, NULL },
+			{ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+			    conf->proxy_per_ip_limit, NULL },
+			{ MHD_OPTION_CONNECTION_TIMEOUT,
+			    conf->proxy_connection_timeout, NULL },
+			/* Room for a request line of URL_MAX_LEN and headers. */
+			{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL },
+			{ MHD_OPTION_END, 0, NULL },
+		};
+
+		proxy->daemon = http_listen("proxy", &conf->proxy_listen,
+		    conf->proxy_threads, proxy_handle, proxy, options);
+	}
+	if (proxy->daemon == NULL) {
+		free(proxy);
+		return NULL;
+	}
+	return proxy;
+}
+
+void
+proxy_quiesce(struct proxy *proxy)
+{
+	MHD_socket fd = MHD_quiesce_daemon(proxy->daemon);
+
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+}
+
+void
+proxy_stop(struct proxy *proxy)
+{
+	if (proxy == NULL)
+		return;
+	MHD_stop_daemon(proxy->daemon);
+	free(proxy);
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* The proxy listener: forward-proxy and mirror-form requests, answered
+ * only with verified objects. */
+#ifndef HASHGATE_PROXY_H
+#define HASHGATE_PROXY_H
+
+#include "cache.h"
+#include "conf.h"
+#include "fetch.h"
+#include "store.h"
+
+struct proxy;
+
+/* Starts the proxy listener on conf->proxy_listen. Every argument is
+ * borrowed and must outlive the proxy. Returns NULL after logging. */
+struct proxy *proxy_start(const struct conf *conf, struct store *store,
+    struct cache *cache, struct fetcher *fetcher);
+
+/* Stops accepting connections, keeping those that are open. */
+void proxy_quiesce(struct proxy *proxy);
+
+/* Closes every connection and frees the proxy. */
+void proxy_stop(struct proxy *proxy);
+
+#endif
