@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* hashgatectl internals shared by its source files: exit statuses, the
+ * run context, escaping of untrusted text and the pin commands. */
+#ifndef HASHGATE_CTL_H
+#define HASHGATE_CTL_H
+
+#include <stddef.h>
+
+#include "url.h"
+
+#ifdef HAVE_CONFIG_H
+#define CTL_VERSION		PACKAGE_VERSION
+#else
+#define CTL_VERSION		"0.1.0"
+#endif
+
+#define CTL_NAME		"hashgatectl"
+#define CTL_DEFAULT_ADMIN	"http://127.0.0.1:3129"
+#define CTL_DEFAULT_TOKEN_FILE	"state/admin.token"
+#define CTL_SHOW_MAX		512	/* bytes of one value in a message */
+
+/* Exit statuses. The help text and docs/hashgatectl.md list them. */
+enum ctl_exit {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_REJECTED = 1,	/* HTTP error from the daemon, or other */
+	CTL_EXIT_USAGE = 2,	/* usage error or invalid argument */
+	CTL_EXIT_UNREACHABLE = 3,
+	CTL_EXIT_AUTH = 4	/* 401, or the token file is unusable */
+};
+
+enum ctl_option_id {
+	OPT_ADMIN,
+	OPT_TOKEN_FILE,
+	OPT_NOTE,
+	OPT_JSON,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT_COUNT
+};
+
+struct ctl_ctx;
+
+/* A command. The table of commands drives dispatch, usage messages and
+ * help. */
+struct ctl_command {
+	const char	*name;
+	const char	*operands;	/* synopsis of the operands */
+	int		 min_operands;
+	int		 max_operands;	/* -1: no limit */
+	int		 uses_daemon;	/* needs the admin URL and token */
+	int		(*run)(struct ctl_ctx *);
+	const char	*help;
+};
+
+/* Everything one run works with: the parsed command line, the admin URL
+ * and the token. */
+struct ctl_ctx {
+	const struct ctl_command *command;
+	char		**operands;
+	int		  noperands;
+	const char	 *values[OPT_COUNT];	/* NULL: not given; "" for flags */
+	char		  admin_base[URL_MAX_LEN + 1];	/* no trailing '/' */
+	const char	 *token_file;
+	char		 *token;		/* loaded by the command */
+	int		  curl_initialised;
+};
+
+/* Prints one line "hashgatectl: MESSAGE" to stderr, after flushing
+ * stdout so that the two stay in order. */
+void	ctl_error(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/* Escapes len bytes of untrusted text at s into out (outsize bytes) so
+ * that it prints as one line with no control characters. Backslash,
+ * \n, \r and \t get C escapes, other control bytes and invalid UTF-8
+ * bytes become \xNN, and C1 controls, bidirectional formatting and the
+ * Unicode line and paragraph separators become \uNNNN. Other valid UTF-8
+ * is kept. Writes only whole escapes and NUL-terminates when
+ * outsize > 0. Returns the length of the whole escaped text, which is
+ * outsize or more when out was too small, as snprintf does. */
+size_t	ctl_escape(const char *s, size_t len, char *out, size_t outsize);
+
+/* Escapes the string s into out for a message, shortened with "..."
+ * when it does not fit. Returns out. */
+const char *ctl_show(const char *s, char out[CTL_SHOW_MAX]);
+
+/* Returns a newly allocated escaped copy of len bytes at s, or NULL when
+ * out of memory. The caller frees it. */
+char	*ctl_escape_alloc(const char *s, size_t len);
+
+/* Returns the width in columns of a string that ctl_escape produced:
+ * its number of code points.
+ * NOTE: East Asian wide characters take two columns, so a column after
+ * one is misaligned. */
+size_t	ctl_text_width(const char *s);
+
+/* Picks the admin URL (--admin, HASHGATE_ADMIN, default) and the token
+ * file (--token-file, HASHGATE_TOKEN_FILE, default) and initialises
+ * libcurl. Returns CTL_EXIT_OK, or the exit status after printing the
+ * error. Call ctl_admin_cleanup afterwards in either case. */
+int	ctl_admin_init(struct ctl_ctx *ctx);
+
+/* Wipes and frees the token and releases libcurl. */
+void	ctl_admin_cleanup(struct ctl_ctx *ctx);
+
+/* The pin commands. Each validates its operands, reads the token, sends
+ * one request and returns the exit status. Every failure prints one
+ * line. */
+int	ctl_add(struct ctl_ctx *ctx);
+int	ctl_list(struct ctl_ctx *ctx);
+int	ctl_remove(struct ctl_ctx *ctx);
+
+#endif
