@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 
 struct cache {
 	char	*dir;
+	int	 lock_fd;	/* lock, held while the daemon runs */
 	int	 objects_fd;	/* objects/, for openat and fsync */
 	int	 tmp_fd;	/* tmp/ */
 };
@@ -44,6 +46,36 @@ open_dir(const char *dir, const char *name)
 	if (fd < 0)
 		log_errno("cache: cannot open folder %s", path);
 	return fd;
+}
+
+/* Takes the lock file in the cache folder, so that a second hashgated on
+ * the same cache stops before it removes the first one's transfers. */
+static int
+cache_lock(struct cache *cache)
+{
+	char path[PATH_MAX], pid[32];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/lock", cache->dir);
+	cache->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (cache->lock_fd < 0) {
+		log_errno("cache: cannot open lock file %s", path);
+		return -1;
+	}
+	if (flock(cache->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		n = (int)pread(cache->lock_fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		log_error("cache: %s is in use by another hashgated (pid %s); "
+		    "stop it or give this one another cache_dir", cache->dir,
+		    pid[0] ? pid : "unknown");
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(cache->lock_fd, 0) != 0 ||
+	    pwrite(cache->lock_fd, pid, (size_t)n, 0) != n)
+		log_errno("cache: cannot write the pid into %s", path);
+	return 0;
 }
 
 /* Removes what a crash or a kill left in tmp/. */
@@ -86,8 +118,8 @@ cache_open(const char *dir)
 		free(cache);
 		return NULL;
 	}
-	cache->objects_fd = cache->tmp_fd = -1;
-	if (make_dir(dir) != 0 ||
+	cache->lock_fd = cache->objects_fd = cache->tmp_fd = -1;
+	if (make_dir(dir) != 0 || cache_lock(cache) != 0 ||
 	    (cache->objects_fd = open_dir(dir, "objects")) < 0 ||
 	    (cache->tmp_fd = open_dir(dir, "tmp")) < 0) {
 		cache_close(cache);
@@ -106,6 +138,8 @@ cache_close(struct cache *cache)
 		close(cache->objects_fd);
 	if (cache->tmp_fd >= 0)
 		close(cache->tmp_fd);
+	if (cache->lock_fd >= 0)
+		close(cache->lock_fd);
 	free(cache->dir);
 	free(cache);
 }

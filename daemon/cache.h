@@ -3,7 +3,7 @@
  *
  * Layout under cache_dir: objects/ab/abcdef... holds verified objects,
  * named by the lower-case hex of their SHA-256; tmp/ holds transfers in
- * progress. An object appears under objects/ only by rename(2) after its
+ * progress; lock is locked by the running daemon and holds its pid. An object appears under objects/ only by rename(2) after its
  * digest matched and its data was synced, so a crash leaves at worst a
  * file in tmp/, which the next start removes. */
 #ifndef HASHGATE_CACHE_H
@@ -16,8 +16,9 @@
 
 struct cache;
 
-/* Opens the cache at dir, creating its folders as needed, and removes
- * leftover temporary files. Returns NULL after logging why. */
+/* Opens the cache at dir, creating its folders as needed, locks it
+ * against a second daemon, and removes leftover temporary files.
+ * Returns NULL after logging why. */
 struct cache *cache_open(const char *dir);
 void cache_close(struct cache *cache);
 

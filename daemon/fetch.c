@@ -46,7 +46,8 @@ struct fetcher {
 	pthread_mutex_t		 lock;		/* guards everything below */
 	pthread_cond_t		 idle;		/* signalled when active drops */
 	struct fetch		*running;
-	unsigned		 active;
+	unsigned		 active;	/* fetch threads running */
+	unsigned		 waiters;	/* references held by requests */
 	volatile int		 stopping;
 };
 
@@ -102,6 +103,15 @@ load_cas(const char *path)
 		return NULL;
 	}
 	return cas;
+}
+
+int
+fetcher_check_ca_file(const char *path)
+{
+	STACK_OF(X509) *cas = load_cas(path);
+
+	sk_X509_pop_free(cas, X509_free);
+	return cas != NULL ? 0 : -1;
 }
 
 /* Adds upstream.ca_file's certificates to those libcurl trusts already. */
@@ -400,7 +410,7 @@ fetch_thread(void *arg)
 	else {
 		char reason[600];
 
-		log_escape(fetch->result.message, reason, sizeof(reason));
+		log_escape_quoted(fetch->result.message, reason, sizeof(reason));
 		log_warning("fetch req=%llu url=%s verdict=%s status=%u bytes=%llu expected=%s observed=%s error=\"%s\"",
 		    (unsigned long long)fetch->request_id, url,
 		    fetch->result.verdict, fetch->result.status,
@@ -523,6 +533,7 @@ fetcher_join(struct fetcher *fetcher, const char *url, const char *hex,
 		goto out;
 	}
 	fetch->refs++;
+	fetcher->waiters++;
 	MHD_suspend_connection(conn);
 	*fetchp = fetch;
 	ret = FETCH_JOIN_WAITING;
@@ -542,15 +553,31 @@ fetch_release(struct fetcher *fetcher, struct fetch *fetch)
 {
 	pthread_mutex_lock(&fetcher->lock);
 	fetch_unref(fetch);
+	fetcher->waiters--;
+	pthread_cond_broadcast(&fetcher->idle);
 	pthread_mutex_unlock(&fetcher->lock);
 }
 
 void
-fetcher_stop(struct fetcher *fetcher)
+fetcher_stop(struct fetcher *fetcher, unsigned grace)
 {
+	struct timespec deadline;
+
 	pthread_mutex_lock(&fetcher->lock);
 	fetcher->stopping = 1;
 	while (fetcher->active > 0)
 		pthread_cond_wait(&fetcher->idle, &fetcher->lock);
+
+	/* Resuming a connection only marks it: give the listener threads
+	 * time to send each waiter its 503 before the listener closes. */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += grace;
+	while (fetcher->waiters > 0)
+		if (pthread_cond_timedwait(&fetcher->idle, &fetcher->lock,
+		    &deadline) != 0)
+			break;
+	if (fetcher->waiters > 0)
+		log_warning("fetch: %u waiting clients were not answered within %u s of shutdown",
+		    fetcher->waiters, grace);
 	pthread_mutex_unlock(&fetcher->lock);
 }

@@ -38,6 +38,10 @@ enum fetch_join {
 struct fetcher *fetcher_create(const struct conf *conf, struct cache *cache,
     struct store *store);
 
+/* Checks that path is a readable PEM file with at least one certificate,
+ * as upstream.ca_file must be. Returns 0, or -1 after logging. */
+int fetcher_check_ca_file(const char *path);
+
 /* Joins the fetch of url with digest hex, starting it if none runs.
  * On FETCH_JOIN_WAITING, conn has been suspended and *fetchp holds a
  * reference: once the connection is resumed, read fetch_result and then
@@ -53,8 +57,9 @@ const struct fetch_result *fetch_result(const struct fetch *fetch);
 void fetch_release(struct fetcher *fetcher, struct fetch *fetch);
 
 /* Aborts running fetches, resumes their waiting connections with status
- * 503 and waits until every fetch thread has ended. */
-void fetcher_stop(struct fetcher *fetcher);
+ * 503, waits until every fetch thread has ended, then waits up to grace
+ * seconds for the waiting requests to be answered. */
+void fetcher_stop(struct fetcher *fetcher, unsigned grace);
 void fetcher_free(struct fetcher *fetcher);
 
 #endif

@@ -3,10 +3,13 @@
 #include "http.h"
 
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -21,7 +24,36 @@ http_log_mhd(void *arg, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
-	log_warning("%s: libmicrohttpd: %s", (const char *)arg, msg);
+	/* Clients that hang up are routine; the request line logs them. */
+	if (strstr(msg, "closed by remote side") != NULL ||
+	    strstr(msg, "Connection reset") != NULL)
+		log_debug("%s: libmicrohttpd: %s", (const char *)arg, msg);
+	else
+		log_warning("%s: libmicrohttpd: %s", (const char *)arg, msg);
+}
+
+/* Opens the listening socket here rather than in libmicrohttpd, so that
+ * a failure is logged with its errno. */
+static int
+http_socket(const char *name, const struct conf_addr *addr)
+{
+	int fd, on = 1;
+
+	fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_errno("%s: cannot create a socket for %s", name, addr->text);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (addr->ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0 ||
+	    listen(fd, SOMAXCONN) != 0) {
+		log_errno("%s: cannot listen on %s", name, addr->text);
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 struct MHD_Daemon *
@@ -32,20 +64,26 @@ http_listen(const char *name, const struct conf_addr *addr, unsigned threads,
 	struct MHD_Daemon *d;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	int fd;
 
+	fd = http_socket(name, addr);
+	if (fd < 0)
+		return NULL;
 	if (addr->ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+
 	/* The logger comes first so that it sees errors in the options too,
 	 * and a pool of one thread is left out because libmicrohttpd warns. */
 	d = MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_arg,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_log_mhd, (void *)name,
-	    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&addr->ss,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_ARRAY, extra,
 	    threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads,
 	    MHD_OPTION_END);
-	if (d == NULL)
-		log_error("%s: cannot listen on %s (address in use, or not "
-		    "permitted)", name, addr->text);
+	if (d == NULL) {
+		log_error("%s: cannot start libmicrohttpd on %s", name, addr->text);
+		close(fd);
+	}
 	return d;
 }
 

@@ -70,8 +70,8 @@ LOG_FUNCTION(log_warning, LOG_LEVEL_WARNING, 0)
 LOG_FUNCTION(log_info, LOG_LEVEL_INFO, 0)
 LOG_FUNCTION(log_debug, LOG_LEVEL_DEBUG, 0)
 
-char *
-log_escape(const char *text, char *out, size_t outsize)
+static char *
+escape(const char *text, char *out, size_t outsize, int keep_spaces)
 {
 	size_t n = 0;
 
@@ -82,7 +82,8 @@ log_escape(const char *text, char *out, size_t outsize)
 	}
 	for (; *text != '\0'; text++) {
 		unsigned char c = (unsigned char)*text;
-		int plain = c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+		int plain = (c > 0x20 || (c == 0x20 && keep_spaces)) &&
+		    c < 0x7f && c != '"' && c != '\\';
 		size_t need = plain ? 1 : 4;
 
 		if (n + need > outsize - 4) {
@@ -96,4 +97,16 @@ log_escape(const char *text, char *out, size_t outsize)
 	}
 	out[n] = '\0';
 	return out;
+}
+
+char *
+log_escape(const char *text, char *out, size_t outsize)
+{
+	return escape(text, out, outsize, 0);
+}
+
+char *
+log_escape_quoted(const char *text, char *out, size_t outsize)
+{
+	return escape(text, out, outsize, 1);
 }

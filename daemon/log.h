@@ -24,9 +24,14 @@ void log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Copies untrusted text into out (outsize bytes) for a log line: bytes
- * outside printable ASCII, quotes, backslashes and spaces become \xHH, and
- * text that does not fit is cut and ends in "...". Returns out. */
+/* Copies untrusted text into out (outsize bytes) for an unquoted log
+ * value: bytes outside printable ASCII, quotes, backslashes and spaces
+ * become \xHH, and text that does not fit is cut and ends in "...".
+ * Returns out. */
 char *log_escape(const char *text, char *out, size_t outsize);
+
+/* Like log_escape, but keeps spaces, for a value that the log line puts
+ * in double quotes. */
+char *log_escape_quoted(const char *text, char *out, size_t outsize);
 
 #endif

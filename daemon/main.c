@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
@@ -23,17 +24,21 @@
 #include "proxy.h"
 #include "store.h"
 
+/* Seconds that clients of aborted fetches get to receive their 503. */
+#define SHUTDOWN_GRACE 5
+
 static void
 usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: hashgated [-c FILE] [-t] [-d]\n"
-	    "       hashgated -V\n"
+	    "       hashgated -V | -h\n"
 	    "\n"
-	    "  -c FILE  read the configuration from FILE (default: embedded defaults)\n"
-	    "  -t       check the configuration, print \"configuration OK\" and exit\n"
-	    "  -d       log debug messages\n"
-	    "  -V       print the version and exit\n");
+	    "  -c, --config FILE  read the configuration from FILE (default: embedded defaults)\n"
+	    "  -t, --check        check the configuration, print \"configuration OK\" and exit\n"
+	    "  -d, --debug        log debug messages\n"
+	    "  -V, --version      print the version and exit\n"
+	    "  -h, --help         print this help and exit\n");
 }
 
 static void
@@ -88,7 +93,16 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	int ch, check_only = 0, sig, status = EXIT_FAILURE;
 
-	while ((ch = getopt(argc, argv, "c:dhtV")) != -1) {
+	static const struct option long_options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 't' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((ch = getopt_long(argc, argv, "c:dhtV", long_options, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			conf_path = optarg;
@@ -131,6 +145,11 @@ main(int argc, char **argv)
 		}
 	}
 	if (check_only) {
+		if (conf.upstream_ca_file != NULL &&
+		    fetcher_check_ca_file(conf.upstream_ca_file) != 0) {
+			conf_free(&conf);
+			return EXIT_FAILURE;
+		}
 		printf("configuration OK\n");
 		conf_free(&conf);
 		return EXIT_SUCCESS;
@@ -183,7 +202,7 @@ out:
 	if (proxy != NULL)
 		proxy_quiesce(proxy);
 	if (fetcher != NULL)
-		fetcher_stop(fetcher);
+		fetcher_stop(fetcher, SHUTDOWN_GRACE);
 	proxy_stop(proxy);
 	admin_stop(admin);
 	fetcher_free(fetcher);

@@ -443,7 +443,7 @@ hg_start_hashgated() {
 		hg_pick_port ADMIN_PORT
 		HG_CONF=$HG_DIR/hashgated.conf
 		hg_write_conf "$HG_CONF" "$@"
-		log_lines=$(wc -l <"$HG_DIR/hashgated.log" 2>/dev/null || echo 0)
+		log_lines=$( { wc -l <"$HG_DIR/hashgated.log"; } 2>/dev/null || echo 0)
 		printf -- '---- hashgated start, proxy %s, admin %s ----\n' \
 		    "$PROXY_PORT" "$ADMIN_PORT" >>"$HG_DIR/hashgated.log"
 		"$HASHGATED" -c "$HG_CONF" 2>>"$HG_DIR/hashgated.log" </dev/null &
