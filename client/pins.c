@@ -175,8 +175,9 @@ load_token(struct ctl_ctx *ctx)
 	}
 
 	if (problem != NULL) {
-		ctl_error("cannot read the admin token from %s: %s: check "
+		ctl_error("cannot read the admin token from %s%s: %s: check "
 		    "--token-file or HASHGATE_TOKEN_FILE", ctl_show(path, shown),
+		    path[0] == '/' ? "" : " (relative to the current directory)",
 		    problem);
 		explicit_bzero(buf, CTL_TOKEN_MAX + 2);
 		free(buf);

@@ -51,6 +51,17 @@ static const char *const www_authenticate[] = {
 	"WWW-Authenticate", "Bearer realm=\"hashgate\"", NULL
 };
 
+static int
+token_printable(const char *token, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)token[i] <= 0x20 || (unsigned char)token[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
 /* Reads the token file, or creates it with a fresh token. The token is
  * kept only as its SHA-256, so that comparisons take the same time
  * whatever the length of the presented token. */
@@ -104,9 +115,9 @@ admin_load_token(struct admin *admin, const char *path)
 	while (len > 0 && (token[len - 1] == '\n' || token[len - 1] == '\r' ||
 	    token[len - 1] == ' ' || token[len - 1] == '\t'))
 		len--;
-	if (len == 0 || (size_t)n > TOKEN_MAX_LEN) {
+	if (len == 0 || (size_t)n > TOKEN_MAX_LEN || !token_printable(token, len)) {
 		log_error("admin: token file %s must hold one token of 1 to %d "
-		    "characters", path, TOKEN_MAX_LEN);
+		    "printable characters without spaces", path, TOKEN_MAX_LEN);
 		return -1;
 	}
 	EVP_Digest(token, len, admin->token_hash, NULL, EVP_sha256(), NULL);
@@ -208,7 +219,7 @@ admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
 	const char *raw_url, *raw_digest, *note = NULL, *err;
 	struct store_pin pin;
 	json_error_t jerr;
-	json_t *body;
+	json_t *body, *note_value = NULL;
 	enum MHD_Result ret;
 	int rc;
 
@@ -217,12 +228,21 @@ admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
 		return admin_error(conn, 400, NULL,
 		    "request body is not valid JSON: %s (line %d, column %d)",
 		    jerr.text, jerr.line, jerr.column);
-	if (json_unpack_ex(body, &jerr, 0, "{s:s, s:s, s?s !}", "url", &raw_url,
-	    "sha256", &raw_digest, "note", &note) != 0) {
+	if (json_unpack_ex(body, &jerr, 0, "{s:s, s:s, s?o !}", "url", &raw_url,
+	    "sha256", &raw_digest, "note", &note_value) != 0) {
 		ret = admin_error(conn, 400, NULL,
 		    "expected {\"url\": STRING, \"sha256\": STRING, \"note\": STRING}: %s",
 		    jerr.text);
 		goto out;
+	}
+	/* The note may be missing or null, as GET /v1/pins returns it. */
+	if (note_value != NULL && !json_is_null(note_value)) {
+		if (!json_is_string(note_value)) {
+			ret = admin_error(conn, 400, NULL,
+			    "note must be a string or null");
+			goto out;
+		}
+		note = json_string_value(note_value);
 	}
 	if (url_normalise(raw_url, strlen(raw_url), url, sizeof(url), &err) != 0) {
 		ret = admin_error(conn, 400, NULL, "invalid URL \"%.*s\": %s",
@@ -245,8 +265,7 @@ admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
 		ret = admin_error(conn, 500, NULL, "cannot write the allowlist");
 	else if (rc == 1)
 		ret = admin_error(conn, 409, NULL,
-		    "%s is already pinned to sha256:%s; remove the pin first to change it",
-		    url, existing);
+		    "%s is already pinned to sha256:%s", url, existing);
 	else {
 		log_info("admin: pin added client=%s identity=%s url=%s sha256=%s",
 		    client, ADMIN_IDENTITY,
@@ -266,13 +285,15 @@ admin_pins_remove(struct admin *admin, struct MHD_Connection *conn,
 	const char *raw_url, *err;
 	struct store_pin pin;
 	enum MHD_Result ret;
+	size_t raw_len;
 	int rc;
 
-	raw_url = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "url");
-	if (raw_url == NULL)
+	/* The decoded length, so that url_normalise sees a %00 as a NUL. */
+	if (MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, "url", 3,
+	    &raw_url, &raw_len) != MHD_YES || raw_url == NULL)
 		return admin_error(conn, 400, NULL,
 		    "missing query parameter: DELETE /v1/pins?url=URL");
-	if (url_normalise(raw_url, strlen(raw_url), url, sizeof(url), &err) != 0)
+	if (url_normalise(raw_url, raw_len, url, sizeof(url), &err) != 0)
 		return admin_error(conn, 400, NULL, "invalid URL \"%.*s\": %s",
 		    URL_MAX_LEN, raw_url, err);
 
@@ -383,7 +404,8 @@ admin_start(const struct conf *conf, struct store *store)
 	struct MHD_OptionItem options[] = {
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)admin_request_end, NULL },
 		{ MHD_OPTION_CONNECTION_LIMIT, 64, NULL },
-		{ MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL },
+		{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, 16, NULL },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, 10, NULL },
 		{ MHD_OPTION_END, 0, NULL },
 	};
 
