@@ -16,8 +16,6 @@
 
 #include <ini.h>
 
-#define LINE_BUF 4096
-
 enum conf_type { T_ADDR, T_PATH, T_UINT, T_SIZE };
 
 struct conf_key {
@@ -57,6 +55,8 @@ struct conf_parse {
 	struct conf	*conf;
 	const char	*path;
 	FILE		*fp;
+	char		*buf;		/* getline's buffer */
+	size_t		 bufsize;
 	int		 line;		/* number of the line inih is parsing */
 	int		 errors;
 	unsigned char	 seen[NKEYS];
@@ -297,55 +297,90 @@ conf_known_section(const char *name, size_t len)
 	return 0;
 }
 
+/* Copies at most 60 bytes of untrusted text of length len into out
+ * (256 bytes) for an error message, writing other bytes than printable
+ * ASCII as \xHH. */
+static const char *
+conf_snippet(const char *text, size_t len, char out[256])
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len && i < 60; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			out[n++] = (char)c;
+		else
+			n += (size_t)snprintf(out + n, 5, "\\x%02x", c);
+	}
+	if (i < len) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+	return out;
+}
+
 /* Reads one line for inih, counting lines and catching the errors that
- * inih would only report for the first bad line: over-long lines, unknown
- * sections and lines that are not KEY = VALUE. Leading blanks are dropped
- * so that inih never treats a line as the continuation of a value. */
+ * inih would only report for the first bad line: over-long lines, NUL
+ * bytes, unknown sections and lines that are not KEY = VALUE. Leading
+ * blanks are dropped so that inih never treats a line as the continuation
+ * of a value, and a UTF-8 byte order mark on the first line is skipped. */
 static char *
 conf_reader(char *str, int num, void *stream)
 {
 	struct conf_parse *p = stream;
-	char buf[LINE_BUF], *s;
+	char snippet[256], *s;
+	ssize_t got;
 	size_t len;
-	int too_long = 0;
 
-	if (fgets(buf, sizeof(buf), p->fp) == NULL)
+	got = getline(&p->buf, &p->bufsize, p->fp);
+	if (got < 0)
 		return NULL;
 	p->line++;
-	len = strlen(buf);
-	if (len > 0 && buf[len - 1] != '\n' && !feof(p->fp)) {
-		int c;
-
-		too_long = 1;
-		while ((c = fgetc(p->fp)) != EOF && c != '\n')
-			continue;
+	s = p->buf;
+	len = (size_t)got;
+	if (p->line == 1 && len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+		s += 3;
+		len -= 3;
 	}
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+		len--;
+	while (len > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	str[0] = '\0';
 
-	s = buf + strspn(buf, " \t");
-	len = strlen(s);
-	if (too_long || len >= (size_t)num) {
-		size_t klen = strcspn(s, " \t=");
-
-		/* The limit is libinih's INI_MAX_LINE, fixed when it was built. */
-		conf_error(p, NULL, "%.*s: line is longer than %d characters",
-		    (int)(klen > 64 ? 64 : klen), s, num - 2);
-		str[0] = '\0';
+	if (memchr(s, '\0', len) != NULL) {
+		conf_error(p, NULL, "line contains a NUL byte: \"%s\"",
+		    conf_snippet(s, len, snippet));
+		return str;
+	}
+	/* inih reads lines into a buffer of INI_MAX_LINE bytes, fixed when
+	 * the library was built; a line must fit with its newline and NUL. */
+	if (len > (size_t)num - 2) {
+		conf_error(p, NULL, "%s: line is longer than %d characters",
+		    conf_snippet(s, strcspn(s, " \t="), snippet), num - 2);
 		return str;
 	}
 
-	if (s[0] == '[') {
+	if (len > 0 && s[0] == '[') {
 		size_t n = strcspn(s + 1, "]");
 
-		if (s[1 + n] != ']')
+		if (n + 1 >= len)
 			conf_error(p, NULL, "section name is missing its closing \"]\"");
 		else if (!conf_known_section(s + 1, n))
-			conf_error(p, NULL, "unknown section [%.*s]", (int)n, s + 1);
-	} else if (s[0] != '\0' && s[0] != '\n' && s[0] != '\r' &&
-	    s[0] != '#' && s[0] != ';' && strchr(s, '=') == NULL) {
-		conf_error(p, NULL, "expected KEY = VALUE, found \"%.*s\"",
-		    (int)strcspn(s, "\r\n"), s);
+			conf_error(p, NULL, "unknown section [%s]",
+			    conf_snippet(s + 1, n, snippet));
+	} else if (len > 0 && s[0] != '#' && s[0] != ';' &&
+	    memchr(s, '=', len) == NULL) {
+		conf_error(p, NULL, "expected KEY = VALUE, found \"%s\"",
+		    conf_snippet(s, len, snippet));
 	}
-	memcpy(str, s, len + 1);
+	memcpy(str, s, len);
+	str[len] = '\n';
+	str[len + 1] = '\0';
 	return str;
 }
 
@@ -417,6 +452,7 @@ conf_load(struct conf *conf, const char *path, conf_report_fn report,
 		p.errors++;
 	}
 	fclose(p.fp);
+	free(p.buf);
 	return p.errors;
 }
 

@@ -626,6 +626,92 @@ conf_line_limit_boundary(void **state)
 	free(text);
 }
 
+/* Loads the first len bytes of data, which may hold NUL bytes, like
+ * load_text. */
+static int
+load_bytes(const struct fixture *f, const char *data, size_t len,
+    struct conf *conf, struct reports *r)
+{
+	FILE *fp;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	fp = fopen(f->path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(data, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(conf_defaults(conf), 0);
+	rc = conf_load(conf, f->path, collect_report, r);
+	assert_int_equal(rc, r->n);
+	return rc;
+}
+
+/* A NUL byte is an error on its line, and the lines after it still count. */
+static void
+conf_nul_byte_rejected(void **state)
+{
+	static const char data[] = "[proxy]\nthr\0eads = 9\n[upstream]\nmax_fetches = 0\n";
+	struct fixture *f = *state;
+	struct reports r;
+	struct conf conf;
+
+	assert_int_equal(load_bytes(f, data, sizeof(data) - 1, &conf, &r), 2);
+	check_prefix(r.msg[0], f->path, 2, NULL);
+	check_mentions(r.msg[0], "NUL");
+	check_mentions(r.msg[0], "\\x00");
+	check_prefix(r.msg[1], f->path, 4, "max_fetches");
+	assert_int_equal(conf.proxy_threads, 4);
+	reports_free(&r);
+	conf_free(&conf);
+}
+
+/* A byte order mark and CRLF line ends, as some editors write them. */
+static void
+conf_bom_and_crlf_accepted(void **state)
+{
+	static const char data[] = "\xef\xbb\xbf[proxy]\r\nthreads = 3\r\n";
+	struct fixture *f = *state;
+	struct reports r;
+	struct conf conf;
+	char *text;
+	size_t len;
+
+	assert_int_equal(load_bytes(f, data, sizeof(data) - 1, &conf, &r), 0);
+	assert_int_equal(conf.proxy_threads, 3);
+	reports_free(&r);
+	conf_free(&conf);
+
+	/* The limit is the same with CRLF and without a final newline. */
+	text = make_long_line("[storage]\r\n", "database", 198, "");
+	len = strlen(text);
+	text[len - 1] = '\r';
+	assert_int_equal(load_bytes(f, text, len, &conf, &r), 0);
+	conf_free(&conf);
+	assert_int_equal(load_bytes(f, text, len - 1, &conf, &r), 0);
+	conf_free(&conf);
+	free(text);
+	text = make_long_line("[storage]\n", "database", 199, "");
+	assert_int_equal(load_bytes(f, text, strlen(text) - 1, &conf, &r), 1);
+	reports_free(&r);
+	conf_free(&conf);
+	free(text);
+}
+
+/* Control characters in a bad line are escaped in the message. */
+static void
+conf_message_escapes_bytes(void **state)
+{
+	struct fixture *f = *state;
+	struct reports r;
+	struct conf conf;
+
+	assert_int_equal(load_text(f, "[proxy]\nthr\x1b[2Jeads\n", &conf, &r), 1);
+	check_mentions(r.msg[0], "thr\\x1b[2Jeads");
+	assert_null(strchr(r.msg[0], '\x1b'));
+	reports_free(&r);
+	conf_free(&conf);
+}
+
 static void
 conf_line_without_equals(void **state)
 {
@@ -964,6 +1050,9 @@ main(void)
 		cmocka_unit_test(conf_line_too_long),
 		cmocka_unit_test(conf_line_limit_boundary),
 		cmocka_unit_test(conf_line_without_equals),
+		cmocka_unit_test(conf_nul_byte_rejected),
+		cmocka_unit_test(conf_bom_and_crlf_accepted),
+		cmocka_unit_test(conf_message_escapes_bytes),
 		cmocka_unit_test(conf_all_errors_reported),
 		cmocka_unit_test(conf_section_unclosed),
 		cmocka_unit_test(conf_missing_file),
