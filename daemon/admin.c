@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The admin API: GET /healthz, and with a bearer token GET, POST and
- * DELETE on /v1/pins. docs/admin-api.md is the reference. */
+/* The admin API: GET /healthz, and with a bearer token GET /v1/ca and GET,
+ * POST and DELETE on /v1/pins. docs/admin-api.md is the reference. */
 #include "config.h"
 #include "admin.h"
 
@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "ca.h"
 #include "digest.h"
 #include "http.h"
 #include "log.h"
@@ -34,6 +35,7 @@
 
 struct admin {
 	struct store		*store;
+	struct ca		*ca;
 	struct MHD_Daemon	*daemon;
 	unsigned char		 token_hash[DIGEST_LEN];
 };
@@ -334,6 +336,12 @@ admin_route(struct admin *admin, struct MHD_Connection *conn,
 		return admin_error(conn, 401, www_authenticate,
 		    "missing or invalid bearer token: send \"Authorization: Bearer TOKEN\" with the token from token_file");
 	}
+	if (strcmp(path, "/v1/ca") == 0) {
+		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+			return admin_error(conn, 405, allow_get, "use GET on /v1/ca");
+		return http_respond(conn, 200, "application/x-pem-file",
+		    ca_pem(admin->ca), strlen(ca_pem(admin->ca)), NULL);
+	}
 	if (strcmp(path, "/v1/pins") != 0)
 		return admin_error(conn, 404, NULL, "no such route; see docs/admin-api.md");
 	if (ar->too_large)
@@ -398,9 +406,10 @@ admin_request_end(void *arg, struct MHD_Connection *conn, void **req_cls,
 }
 
 struct admin *
-admin_start(const struct conf *conf, struct store *store)
+admin_start(const struct conf *conf, struct store *store, struct ca *ca)
 {
 	struct admin *admin;
+	int fd;
 	struct MHD_OptionItem options[] = {
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)admin_request_end, NULL },
 		{ MHD_OPTION_CONNECTION_LIMIT, 64, NULL },
@@ -415,10 +424,13 @@ admin_start(const struct conf *conf, struct store *store)
 		return NULL;
 	}
 	admin->store = store;
+	admin->ca = ca;
 	if (admin_load_token(admin, conf->admin_token_file) != 0)
 		goto fail;
-	admin->daemon = http_listen("admin", &conf->admin_listen, 1,
-	    admin_handle, admin, options);
+	fd = http_open_socket("admin", &conf->admin_listen);
+	if (fd < 0)
+		goto fail;
+	admin->daemon = http_start("admin", fd, 1, admin_handle, admin, options);
 	if (admin->daemon == NULL)
 		goto fail;
 	return admin;

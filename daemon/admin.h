@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The admin API listener: bearer-token authenticated JSON routes to list,
- * add and remove pins, plus an open /healthz. */
+ * add and remove pins and to read the CA certificate, plus an open
+ * /healthz. */
 #ifndef HASHGATE_ADMIN_H
 #define HASHGATE_ADMIN_H
 
+#include "ca.h"
 #include "conf.h"
 #include "store.h"
 
@@ -11,9 +13,10 @@ struct admin;
 
 /* Reads the token from conf->admin_token_file, creating the file with a
  * new random token (mode 0600) when it does not exist, then starts the
- * listener on conf->admin_listen. conf and store are borrowed. Returns
- * NULL after logging. */
-struct admin *admin_start(const struct conf *conf, struct store *store);
+ * listener on conf->admin_listen. conf, store and ca are borrowed.
+ * Returns NULL after logging. */
+struct admin *admin_start(const struct conf *conf, struct store *store,
+    struct ca *ca);
 
 void admin_stop(struct admin *admin);
 

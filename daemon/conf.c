@@ -16,7 +16,7 @@
 
 #include <ini.h>
 
-enum conf_type { T_ADDR, T_PATH, T_UINT, T_SIZE };
+enum conf_type { T_ADDR, T_PATH, T_UINT, T_SIZE, T_PORTS, T_HOSTS };
 
 struct conf_key {
 	const char	*section;
@@ -34,10 +34,15 @@ static const struct conf_key conf_keys[] = {
 	{ "proxy", "connection_limit", T_UINT, F(proxy_connection_limit), 1, 100000 },
 	{ "proxy", "per_ip_limit", T_UINT, F(proxy_per_ip_limit), 0, 100000 },
 	{ "proxy", "connection_timeout", T_UINT, F(proxy_connection_timeout), 1, 86400 },
+	{ "proxy", "connect_ports", T_PORTS, F(proxy_connect_ports), 0, 0 },
+	{ "proxy", "tunnel_hosts", T_HOSTS, F(proxy_tunnel_hosts), 0, 0 },
 	{ "admin", "listen", T_ADDR, F(admin_listen), 0, 0 },
 	{ "admin", "token_file", T_PATH, F(admin_token_file), 0, 0 },
 	{ "storage", "database", T_PATH, F(storage_database), 0, 0 },
 	{ "storage", "cache_dir", T_PATH, F(storage_cache_dir), 0, 0 },
+	{ "tls", "ca_cert", T_PATH, F(tls_ca_cert), 0, 0 },
+	{ "tls", "ca_key", T_PATH, F(tls_ca_key), 0, 0 },
+	{ "tls", "max_certificates", T_UINT, F(tls_max_certificates), 16, 1000000 },
 	{ "upstream", "ca_file", T_PATH, F(upstream_ca_file), 0, 0 },
 	{ "upstream", "connect_timeout", T_UINT, F(upstream_connect_timeout), 1, 3600 },
 	{ "upstream", "timeout", T_UINT, F(upstream_timeout), 1, 604800 },
@@ -199,6 +204,73 @@ conf_parse_addr(const char *text, struct conf_addr *addr, const char **err)
 	return 0;
 }
 
+/* Parses a list of ports split by spaces or commas into conf. */
+static int
+conf_set_ports(struct conf_parse *p, const char *name, const char *value)
+{
+	struct conf *conf = p->conf;
+	const char *s = value;
+	unsigned n = 0;
+
+	for (;;) {
+		char *end;
+		unsigned long port;
+
+		s += strspn(s, " ,");
+		if (*s == '\0')
+			break;
+		errno = 0;
+		port = strtoul(s, &end, 10);
+		if (*s < '0' || *s > '9' || errno != 0 || port < 1 ||
+		    port > 65535 || (*end != '\0' && *end != ' ' && *end != ',')) {
+			conf_error(p, name, "invalid port in \"%s\", expected numbers from 1 to 65535",
+			    value);
+			return -1;
+		}
+		if (n == CONF_MAX_PORTS) {
+			conf_error(p, name, "more than %d ports", CONF_MAX_PORTS);
+			return -1;
+		}
+		conf->proxy_connect_ports[n++] = (int)port;
+		s = end;
+	}
+	conf->proxy_nconnect_ports = n;
+	return 0;
+}
+
+/* Checks a list of host names split by spaces or commas, and keeps it in
+ * lower case. */
+static int
+conf_set_hosts(struct conf_parse *p, const char *name, const char *value,
+    char **field)
+{
+	char *copy;
+	size_t i;
+
+	copy = strdup(value);
+	if (copy == NULL) {
+		conf_error(p, name, "out of memory");
+		return -1;
+	}
+	for (i = 0; copy[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)copy[i];
+
+		if (c >= 'A' && c <= 'Z')
+			copy[i] = (char)(c + 32);
+		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == ':' || c == ' ' ||
+		    c == ',')) {
+			conf_error(p, name, "invalid character in host list \"%s\"",
+			    value);
+			free(copy);
+			return -1;
+		}
+	}
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
 static int
 conf_set(struct conf_parse *p, const struct conf_key *k, const char *value)
 {
@@ -242,6 +314,10 @@ conf_set(struct conf_parse *p, const struct conf_key *k, const char *value)
 		}
 		*(unsigned *)field = (unsigned)n;
 		break;
+	case T_PORTS:
+		return conf_set_ports(p, k->name, value);
+	case T_HOSTS:
+		return conf_set_hosts(p, k->name, value, field);
 	case T_SIZE:
 		if (conf_parse_size(value, &size) != 0 || size < k->min) {
 			conf_error(p, k->name,
@@ -399,6 +475,12 @@ conf_defaults(struct conf *conf)
 	conf->admin_token_file = strdup("state/admin.token");
 	conf->storage_database = strdup("state/hashgate.db");
 	conf->storage_cache_dir = strdup("state/cache");
+	conf->proxy_connect_ports[0] = 443;
+	conf->proxy_nconnect_ports = 1;
+	conf->proxy_tunnel_hosts = NULL;
+	conf->tls_ca_cert = strdup("state/ca.crt");
+	conf->tls_ca_key = strdup("state/ca.key");
+	conf->tls_max_certificates = 1024;
 	conf->upstream_ca_file = NULL;
 	conf->upstream_connect_timeout = 30;
 	conf->upstream_timeout = 3600;
@@ -408,7 +490,8 @@ conf_defaults(struct conf *conf)
 	conf->upstream_max_fetches = 64;
 	conf->max_object_size = 8ULL << 30;
 	if (conf->admin_token_file == NULL || conf->storage_database == NULL ||
-	    conf->storage_cache_dir == NULL)
+	    conf->storage_cache_dir == NULL || conf->tls_ca_cert == NULL ||
+	    conf->tls_ca_key == NULL)
 		return -1;
 	return 0;
 }
@@ -463,5 +546,8 @@ conf_free(struct conf *conf)
 	free(conf->storage_database);
 	free(conf->storage_cache_dir);
 	free(conf->upstream_ca_file);
+	free(conf->proxy_tunnel_hosts);
+	free(conf->tls_ca_cert);
+	free(conf->tls_ca_key);
 	memset(conf, 0, sizeof(*conf));
 }

@@ -14,18 +14,28 @@ struct conf_addr {
 	char			 text[64];	/* as written, for logs */
 };
 
+/* Most ports that proxy.connect_ports may list. */
+#define CONF_MAX_PORTS 32
+
 struct conf {
 	struct conf_addr proxy_listen;
 	unsigned	 proxy_threads;		/* libmicrohttpd thread pool */
 	unsigned	 proxy_connection_limit;
 	unsigned	 proxy_per_ip_limit;	/* 0: no limit */
 	unsigned	 proxy_connection_timeout; /* seconds idle */
+	int		 proxy_connect_ports[CONF_MAX_PORTS];	/* CONNECT allowed */
+	unsigned	 proxy_nconnect_ports;
+	char		*proxy_tunnel_hosts;	/* NULL, or host names split by spaces */
 
 	struct conf_addr admin_listen;
 	char		*admin_token_file;
 
 	char		*storage_database;
 	char		*storage_cache_dir;
+
+	char		*tls_ca_cert;		/* CA for intercepted tunnels */
+	char		*tls_ca_key;
+	unsigned	 tls_max_certificates;	/* minted leaves kept in memory */
 
 	char		*upstream_ca_file;	/* NULL: system CAs only */
 	unsigned	 upstream_connect_timeout;	/* seconds */

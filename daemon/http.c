@@ -32,10 +32,8 @@ http_log_mhd(void *arg, const char *fmt, va_list ap)
 		log_warning("%s: libmicrohttpd: %s", (const char *)arg, msg);
 }
 
-/* Opens the listening socket here rather than in libmicrohttpd, so that
- * a failure is logged with its errno. */
-static int
-http_socket(const char *name, const struct conf_addr *addr)
+int
+http_open_socket(const char *name, const struct conf_addr *addr)
 {
 	int fd, on = 1;
 
@@ -57,32 +55,39 @@ http_socket(const char *name, const struct conf_addr *addr)
 }
 
 struct MHD_Daemon *
-http_listen(const char *name, const struct conf_addr *addr, unsigned threads,
+http_start(const char *name, int listen_fd, unsigned threads,
     MHD_AccessHandlerCallback handler, void *handler_arg,
     const struct MHD_OptionItem *extra)
 {
+	struct MHD_OptionItem options[HTTP_MAX_OPTIONS + 3];
 	struct MHD_Daemon *d;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	int fd;
+	size_t n = 0;
 
-	fd = http_socket(name, addr);
-	if (fd < 0)
-		return NULL;
-	if (addr->ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
+	/* extra, then the listener and the pool size. A pool of one thread is
+	 * left out because libmicrohttpd warns about it. */
+	for (; extra[n].option != MHD_OPTION_END && n < HTTP_MAX_OPTIONS; n++)
+		options[n] = extra[n];
+	if (listen_fd >= 0)
+		options[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET,
+		    listen_fd, NULL };
+	else
+		flags |= MHD_USE_NO_LISTEN_SOCKET;
+	if (threads > 1)
+		options[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
+		    threads, NULL };
+	options[n] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
-	/* The logger comes first so that it sees errors in the options too,
-	 * and a pool of one thread is left out because libmicrohttpd warns. */
+	/* The logger comes first so that it sees errors in the options too. */
 	d = MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_arg,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_log_mhd, (void *)name,
-	    MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_ARRAY, extra,
-	    threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads,
+	    MHD_OPTION_ARRAY, options,
 	    MHD_OPTION_END);
 	if (d == NULL) {
-		log_error("%s: cannot start libmicrohttpd on %s", name, addr->text);
-		close(fd);
+		log_error("%s: cannot start libmicrohttpd", name);
+		if (listen_fd >= 0)
+			close(listen_fd);
 	}
 	return d;
 }

@@ -9,11 +9,19 @@
 
 #include "conf.h"
 
-/* Starts a libmicrohttpd daemon named name (for logs) on addr, with a pool
- * of threads, suspend and resume allowed, errors sent to our log, and the
- * options in extra (terminated by MHD_OPTION_END). Returns NULL after
- * logging. */
-struct MHD_Daemon *http_listen(const char *name, const struct conf_addr *addr,
+/* Most options that http_start accepts in extra. */
+#define HTTP_MAX_OPTIONS 16
+
+/* Opens a listening TCP socket on addr. Returns it, or -1 after logging
+ * the error with its cause. name is for logs. */
+int http_open_socket(const char *name, const struct conf_addr *addr);
+
+/* Starts a libmicrohttpd daemon named name (for logs) with a pool of
+ * threads, suspend and resume allowed, errors sent to our log, and the
+ * options in extra (terminated by MHD_OPTION_END). It takes over the
+ * socket listen_fd, or with -1 has no listener and takes connections from
+ * MHD_add_connection. Returns NULL after logging. */
+struct MHD_Daemon *http_start(const char *name, int listen_fd,
     unsigned threads, MHD_AccessHandlerCallback handler, void *handler_arg,
     const struct MHD_OptionItem *extra);
 

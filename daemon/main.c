@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "admin.h"
+#include "ca.h"
 #include "cache.h"
 #include "conf.h"
 #include "fetch.h"
@@ -90,6 +91,7 @@ main(int argc, char **argv)
 	struct fetcher *fetcher = NULL;
 	struct proxy *proxy = NULL;
 	struct admin *admin = NULL;
+	struct ca *ca = NULL;
 	sigset_t sigs;
 	int ch, check_only = 0, sig, status = EXIT_FAILURE;
 
@@ -170,13 +172,17 @@ main(int argc, char **argv)
 	}
 	if (make_parent_dirs(conf.storage_database) != 0 ||
 	    make_parent_dirs(conf.admin_token_file) != 0 ||
-	    make_parent_dirs(conf.storage_cache_dir) != 0)
+	    make_parent_dirs(conf.storage_cache_dir) != 0 ||
+	    make_parent_dirs(conf.tls_ca_cert) != 0 ||
+	    make_parent_dirs(conf.tls_ca_key) != 0)
 		goto out;
 	if ((store = store_open(conf.storage_database)) == NULL ||
 	    (cache = cache_open(conf.storage_cache_dir)) == NULL ||
+	    (ca = ca_open(conf.tls_ca_cert, conf.tls_ca_key,
+	    conf.tls_max_certificates)) == NULL ||
 	    (fetcher = fetcher_create(&conf, cache, store)) == NULL ||
-	    (admin = admin_start(&conf, store)) == NULL ||
-	    (proxy = proxy_start(&conf, store, cache, fetcher)) == NULL)
+	    (admin = admin_start(&conf, store, ca)) == NULL ||
+	    (proxy = proxy_start(&conf, store, cache, fetcher, ca)) == NULL)
 		goto out;
 
 	log_info("hashgated %s started proxy=%s admin=%s database=%s cache=%s",
@@ -206,6 +212,7 @@ out:
 	proxy_stop(proxy);
 	admin_stop(admin);
 	fetcher_free(fetcher);
+	ca_free(ca);
 	cache_close(cache);
 	store_close(store);
 	curl_global_cleanup();

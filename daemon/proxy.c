@@ -19,6 +19,7 @@
 #include <microhttpd.h>
 
 #include "digest.h"
+#include "front.h"
 #include "http.h"
 #include "log.h"
 #include "url.h"
@@ -28,6 +29,7 @@ struct proxy {
 	struct store		*store;
 	struct cache		*cache;
 	struct fetcher		*fetcher;
+	struct front		*front;
 	struct MHD_Daemon	*daemon;
 	atomic_ullong		 next_id;
 };
@@ -46,6 +48,7 @@ struct request {
 	const char	*verdict;
 	struct fetch	*fetch;		/* set while waiting for a fetch */
 	int		 called;	/* the handler has seen the headers */
+	const struct front_origin *origin;	/* NULL outside a tunnel */
 };
 
 static const char *const allow_get_head[] = { "Allow", "GET, HEAD", NULL };
@@ -57,6 +60,7 @@ static void *
 proxy_request_begin(void *arg, const char *uri, struct MHD_Connection *conn)
 {
 	struct proxy *proxy = arg;
+	const union MHD_ConnectionInfo *info;
 	struct request *req;
 
 	req = calloc(1, sizeof(*req));
@@ -68,11 +72,32 @@ proxy_request_begin(void *arg, const char *uri, struct MHD_Connection *conn)
 		return NULL;
 	}
 	req->target_in_buffer = uri;
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	req->origin = info != NULL ? info->socket_context : NULL;
 	req->id = atomic_fetch_add(&proxy->next_id, 1) + 1;
 	clock_gettime(CLOCK_MONOTONIC, &req->start);
 	http_client_address(conn, req->client, sizeof(req->client));
 	req->verdict = "-";
 	return req;
+}
+
+/* Tags each connection that comes out of an intercepted tunnel with the
+ * tunnel's origin, and frees the tag when the connection closes. */
+static void
+proxy_connection_notify(void *arg, struct MHD_Connection *conn,
+    void **socket_context, enum MHD_ConnectionNotificationCode code)
+{
+	struct proxy *proxy = arg;
+	const union MHD_ConnectionInfo *info;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = info != NULL ?
+		    front_claim_origin(proxy->front, info->connect_fd) : NULL;
+	} else {
+		free(*socket_context);
+		*socket_context = NULL;
+	}
 }
 
 static const char *
@@ -190,16 +215,56 @@ proxy_serve(struct proxy *proxy, struct MHD_Connection *conn,
 	return ret;
 }
 
-/* Turns the request-target into an absolute URL in buf. Returns 0, or the
- * HTTP status to answer with and *why set. */
-static unsigned
-proxy_target_url(const char *target, char *buf, size_t size, const char **why)
+/* Checks that the Host header of a request inside a tunnel names the
+ * CONNECT host and port. Returns 0, or -1 with *why set. */
+static int
+proxy_check_tunnel_host(struct MHD_Connection *conn,
+    const struct front_origin *origin, const char **why)
 {
+	char raw[2 * sizeof(origin->url)], normal[sizeof(raw)];
+	char expected[sizeof(origin->url) + 1];
+	const char *host, *err;
+
+	host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	if (host == NULL) {
+		*why = "request inside the tunnel has no Host header";
+		return -1;
+	}
+	if (strlen(host) > sizeof(origin->url)) {
+		*why = "Host header names another host than the CONNECT request";
+		return -1;
+	}
+	snprintf(raw, sizeof(raw), "https://%s/", host);
+	snprintf(expected, sizeof(expected), "%s/", origin->url);
+	if (url_normalise(raw, strlen(raw), normal, sizeof(normal), &err) != 0 ||
+	    strcmp(normal, expected) != 0) {
+		*why = "Host header names another host than the CONNECT request";
+		return -1;
+	}
+	return 0;
+}
+
+/* Turns the request-target into an absolute URL in buf. Inside a tunnel
+ * the target is a path on the tunnel's origin. Returns 0, or the HTTP
+ * status to send and *why set. */
+static unsigned
+proxy_target_url(const struct request *req, char *buf, size_t size,
+    const char **why)
+{
+	const char *target = req->target;
 	size_t len = strlen(target);
 
 	if (len > URL_MAX_LEN) {
 		*why = "request target is longer than 8192 bytes";
 		return MHD_HTTP_URI_TOO_LONG;
+	}
+	if (req->origin != NULL) {
+		if (target[0] != '/') {
+			*why = "inside a CONNECT tunnel the request target must be a path";
+			return MHD_HTTP_BAD_REQUEST;
+		}
+		snprintf(buf, size, "%s%s", req->origin->url, target);
+		return 0;
 	}
 	/* Absolute form, as sent by clients with http_proxy set. */
 	if (strncasecmp(target, "http://", 7) == 0 ||
@@ -303,9 +368,13 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 		    "bad-request", allow_get_head,
 		    "method %s is not supported: hashgate serves GET and HEAD", m);
 	}
-	status = proxy_target_url(req->target, absolute, sizeof(absolute), &why);
+	status = proxy_target_url(req, absolute, sizeof(absolute), &why);
 	if (status != 0)
 		return proxy_error(conn, req, status, "bad-request", NULL, "%s", why);
+	if (req->origin != NULL &&
+	    proxy_check_tunnel_host(conn, req->origin, &why) != 0)
+		return proxy_error(conn, req, MHD_HTTP_BAD_REQUEST, "bad-request",
+		    NULL, "%s", why);
 	if (url_normalise(absolute, strlen(absolute), req->url, sizeof(req->url),
 	    &why) != 0) {
 		req->url[0] = '\0';
@@ -349,9 +418,10 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 
 struct proxy *
 proxy_start(const struct conf *conf, struct store *store, struct cache *cache,
-    struct fetcher *fetcher)
+    struct fetcher *fetcher, struct ca *ca)
 {
 	struct proxy *proxy;
+	int fd;
 
 	proxy = calloc(1, sizeof(*proxy));
 	if (proxy == NULL) {
@@ -364,12 +434,19 @@ proxy_start(const struct conf *conf, struct store *store, struct cache *cache,
 	proxy->fetcher = fetcher;
 	atomic_init(&proxy->next_id, 0);
 
+	/* The front door owns the listening socket and hands libmicrohttpd
+	 * the connections, plain or from inside a tunnel. */
+	fd = http_open_socket("proxy", &conf->proxy_listen);
+	if (fd < 0 || (proxy->front = front_create(conf, ca, fd)) == NULL)
+		goto fail;
 	{
 		struct MHD_OptionItem options[] = {
 			{ MHD_OPTION_URI_LOG_CALLBACK,
 			    (intptr_t)proxy_request_begin, proxy },
 			{ MHD_OPTION_NOTIFY_COMPLETED,
 			    (intptr_t)proxy_request_end, proxy },
+			{ MHD_OPTION_NOTIFY_CONNECTION,
+			    (intptr_t)proxy_connection_notify, proxy },
 			{ MHD_OPTION_CONNECTION_LIMIT,
 			    conf->proxy_connection_limit, NULL },
 			{ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -381,23 +458,21 @@ proxy_start(const struct conf *conf, struct store *store, struct cache *cache,
 			{ MHD_OPTION_END, 0, NULL },
 		};
 
-		proxy->daemon = http_listen("proxy", &conf->proxy_listen,
-		    conf->proxy_threads, proxy_handle, proxy, options);
+		proxy->daemon = http_start("proxy", -1, conf->proxy_threads,
+		    proxy_handle, proxy, options);
 	}
-	if (proxy->daemon == NULL) {
-		free(proxy);
-		return NULL;
-	}
+	if (proxy->daemon == NULL || front_run(proxy->front, proxy->daemon) != 0)
+		goto fail;
 	return proxy;
+fail:
+	proxy_stop(proxy);
+	return NULL;
 }
 
 void
 proxy_quiesce(struct proxy *proxy)
 {
-	MHD_socket fd = MHD_quiesce_daemon(proxy->daemon);
-
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	front_quiesce(proxy->front);
 }
 
 void
@@ -405,6 +480,10 @@ proxy_stop(struct proxy *proxy)
 {
 	if (proxy == NULL)
 		return;
-	MHD_stop_daemon(proxy->daemon);
+	/* The front door goes first, so that nothing is added to a stopped
+	 * libmicrohttpd. */
+	front_free(proxy->front);
+	if (proxy->daemon != NULL)
+		MHD_stop_daemon(proxy->daemon);
 	free(proxy);
 }

@@ -4,6 +4,7 @@
 #ifndef HASHGATE_PROXY_H
 #define HASHGATE_PROXY_H
 
+#include "ca.h"
 #include "cache.h"
 #include "conf.h"
 #include "fetch.h"
@@ -11,10 +12,11 @@
 
 struct proxy;
 
-/* Starts the proxy listener on conf->proxy_listen. Every argument is
- * borrowed and must outlive the proxy. Returns NULL after logging. */
+/* Starts the proxy listener on conf->proxy_listen, intercepting CONNECT
+ * tunnels with certificates from ca. Every argument is borrowed and must
+ * outlive the proxy. Returns NULL after logging. */
 struct proxy *proxy_start(const struct conf *conf, struct store *store,
-    struct cache *cache, struct fetcher *fetcher);
+    struct cache *cache, struct fetcher *fetcher, struct ca *ca);
 
 /* Stops accepting connections, keeping those that are open. */
 void proxy_quiesce(struct proxy *proxy);

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* The proxy listener's front door. It accepts every connection, hands
+ * plain HTTP connections to libmicrohttpd, and terminates CONNECT tunnels:
+ * TLS with a minted certificate on the client side, and the decrypted
+ * stream handed to libmicrohttpd over a socket pair, so that one request
+ * handler serves both. */
+#ifndef HASHGATE_FRONT_H
+#define HASHGATE_FRONT_H
+
+#include <microhttpd.h>
+
+#include "ca.h"
+#include "conf.h"
+
+struct front;
+
+/* The origin of an intercepted tunnel, as the request handler needs it. */
+struct front_origin {
+	char	 host[256];	/* CONNECT host, IPv6 without brackets */
+	int	 port;
+	char	 url[300];	/* "https://host[:port]", normalised */
+};
+
+/* Creates the front door on the listening socket listen_fd, which it
+ * takes over even on failure. conf and ca are borrowed. Returns NULL after
+ * logging. */
+struct front *front_create(const struct conf *conf, struct ca *ca,
+    int listen_fd);
+
+/* Starts the front door's thread, handing connections to mhd, a daemon
+ * started without a listening socket. Returns 0, or -1 after logging. */
+int front_run(struct front *front, struct MHD_Daemon *mhd);
+
+/* Stops accepting connections; open ones carry on. */
+void front_quiesce(struct front *front);
+
+/* Stops the thread and closes every connection the front door holds; the
+ * libmicrohttpd sides of tunnels then see their peer gone. */
+void front_stop(struct front *front);
+
+/* Stops the front door if it runs, and frees it. */
+void front_free(struct front *front);
+
+/* Returns the origin of the tunnel whose libmicrohttpd side is the socket
+ * fd, and forgets it, or NULL when fd is a plain connection. The caller
+ * frees the result. Safe to call from any thread. */
+struct front_origin *front_claim_origin(struct front *front, int fd);
+
+#endif
