@@ -110,4 +110,8 @@ int	ctl_add(struct ctl_ctx *ctx);
 int	ctl_list(struct ctl_ctx *ctx);
 int	ctl_remove(struct ctl_ctx *ctx);
 
+/* Prints the CA certificate of intercepted tunnels, as the daemon returns
+ * it, and returns the exit status. */
+int	ctl_ca(struct ctl_ctx *ctx);
+
 #endif

@@ -37,6 +37,8 @@ static const struct ctl_command commands[] = {
 	    "Print every pin, or the daemon's JSON." },
 	{ "remove", "URL", 1, 1, 1, ctl_remove,
 	    "Remove the pin for URL." },
+	{ "ca", "", 0, 0, 1, ctl_ca,
+	    "Print the CA certificate that signs intercepted tunnels (PEM)." },
 	{ "hash", "FILE...", 1, -1, 0, cmd_hash,
 	    "Print the SHA-256 of each FILE (\"-\": stdin)." },
 	{ "help", "[COMMAND]", 0, 1, 0, cmd_help,

@@ -614,6 +614,40 @@ out:
 	return status;
 }
 
+int
+ctl_ca(struct ctl_ctx *ctx)
+{
+	struct ctl_response resp;
+	int status;
+
+	memset(&resp, 0, sizeof(resp));
+	if ((status = load_token(ctx)) != CTL_EXIT_OK)
+		return status;
+	status = admin_request(ctx, "GET", "/v1/ca", NULL, &resp);
+	if (status != CTL_EXIT_OK)
+		goto out;
+	if (!is_success(&resp)) {
+		status = report_http_error(ctx, &resp,
+		    "cannot read the CA certificate", NULL);
+		goto out;
+	}
+	/* The certificate is printed as it is, so only PEM text may pass. */
+	if (resp.len == 0 || strncmp(resp.body, "-----BEGIN CERTIFICATE-----", 27) != 0 ||
+	    strspn(resp.body, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+/=- \n") != resp.len) {
+		ctl_error("the daemon returned something other than a PEM certificate for /v1/ca");
+		status = CTL_EXIT_REJECTED;
+		goto out;
+	}
+	if (fwrite(resp.body, 1, resp.len, stdout) != resp.len || fflush(stdout) != 0) {
+		ctl_error("cannot write to standard output: %s", strerror(errno));
+		status = CTL_EXIT_REJECTED;
+	}
+out:
+	response_free(&resp);
+	return status;
+}
+
 /* Prints a JSON value indented, with sorted keys and only ASCII. jansson
  * escapes every control character except DEL, so DEL is escaped here. It
  * can only occur inside strings, where \u007F means the same. */

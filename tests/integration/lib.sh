@@ -408,6 +408,8 @@ hg_write_conf() {
 		[admin.token_file]=$HG_DIR/admin.token
 		[storage.database]=$HG_DIR/hashgate.db
 		[storage.cache_dir]=$HG_DIR/cache
+		[tls.ca_cert]=$HG_DIR/hashgate-ca.crt
+		[tls.ca_key]=$HG_DIR/hashgate-ca.key
 		[upstream.ca_file]=$HG_DIR/ca.pem
 		[upstream.connect_timeout]=5
 		[upstream.timeout]=60
@@ -422,7 +424,7 @@ hg_write_conf() {
 		fi
 	done
 	: >"$file"
-	for section in proxy admin storage upstream; do
+	for section in proxy admin storage tls upstream; do
 		printf '[%s]\n' "$section" >>"$file"
 		for key in $(printf '%s\n' "${!conf[@]}" | sort); do
 			[[ $key == "$section".* ]] || continue
