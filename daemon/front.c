@@ -101,6 +101,7 @@ struct front {
 	struct endpoint		 wake;
 	pthread_t		 thread;
 	struct peer		*peers;
+	unsigned		 npeers;	/* in peers, closed ones included */
 	uint64_t		 next_id;
 	volatile int		 quiesce, stop;
 	int			 running;	/* the thread was started */
@@ -187,6 +188,7 @@ peer_free(struct peer *p)
 		front->peers = p->next;
 	if (p->next != NULL)
 		p->next->prev = p->prev;
+	front->npeers--;
 	SSL_free(p->ssl);
 	free(p->to_other);
 	free(p->to_client);
@@ -937,6 +939,16 @@ front_accept(struct front *front)
 			}
 			return;
 		}
+		if (front->npeers >= front->conf->proxy_connection_limit) {
+			if (now_seconds() != last_warning) {
+				last_warning = now_seconds();
+				log_warning("front: %u connections are open "
+				    "(connection_limit); closing new ones",
+				    front->npeers);
+			}
+			close(fd);
+			continue;
+		}
 		p = calloc(1, sizeof(*p));
 		if (p == NULL) {
 			close(fd);
@@ -959,7 +971,10 @@ front_accept(struct front *front)
 		if (p->next != NULL)
 			p->next->prev = p;
 		front->peers = p;
-		set_interest(front, &p->client, EPOLLIN);
+		front->npeers++;
+		/* Edge-triggered while the request line is only peeked at, so
+		 * that unread bytes do not wake the loop again and again. */
+		set_interest(front, &p->client, EPOLLIN | EPOLLET);
 	}
 }
 
