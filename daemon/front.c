@@ -80,7 +80,8 @@ struct peer {
 	int			 refused;	/* a callback logged why */
 
 	struct buffer		*to_other, *to_client;
-	int			 client_eof, other_eof, other_shut;
+	int			 client_eof, other_eof;
+	int			 other_hup;	/* epoll reported a hang-up */
 	int			 read_wants_write, write_wants_read;
 	uint64_t		 bytes_up, bytes_down;
 };
@@ -842,10 +843,11 @@ peer_pump(struct peer *p)
 			else
 				goto close;
 		}
-		if (p->client_eof && up->len == 0 && !p->other_shut) {
-			shutdown(p->other.fd, SHUT_WR);
-			p->other_shut = 1;
-		}
+		/* A client that closed its side is done with the tunnel: HTTP
+		 * clients do not half-close and wait, and libmicrohttpd would
+		 * keep a half-closed connection until its idle timeout. */
+		if (p->client_eof && up->len == 0)
+			goto close;
 
 		if (!p->other_eof && down->len == 0) {
 			down->off = 0;
@@ -870,8 +872,7 @@ peer_pump(struct peer *p)
 			else
 				goto close;
 		}
-		if ((p->other_eof && down->len == 0) ||
-		    (p->client_eof && p->other_eof))
+		if (p->other_eof && down->len == 0)
 			goto close;
 	}
 
@@ -881,7 +882,9 @@ peer_pump(struct peer *p)
 	    ((!p->client_eof && up->len == 0) || p->write_wants_read ? EPOLLIN : 0) |
 	    ((client_blocked && !p->write_wants_read) || p->read_wants_write ?
 	    EPOLLOUT : 0));
-	set_interest(p->front, &p->other,
+	/* After a hang-up epoll would report the other side on every wait:
+	 * its EOF is read once the client has taken what is buffered. */
+	set_interest(p->front, &p->other, p->other_hup ? 0 :
 	    (!p->other_eof && down->len == 0 ? EPOLLIN : 0) |
 	    (other_blocked ? EPOLLOUT : 0));
 	return;
@@ -890,10 +893,19 @@ close:
 }
 
 static void
-peer_event(struct peer *p)
+peer_event(struct peer *p, struct endpoint *ep, uint32_t events)
 {
 	char discard[4096];
 	ssize_t n;
+
+	if (p->state == PEER_RELAY && (events & (EPOLLHUP | EPOLLERR))) {
+		/* A client that hung up can receive nothing more. */
+		if (ep == &p->client) {
+			peer_close(p);
+			return;
+		}
+		p->other_hup = 1;
+	}
 
 	switch (p->state) {
 	case PEER_HEAD:
@@ -1026,7 +1038,7 @@ front_main(void *arg)
 				if (front->quiesce && front->listener.fd >= 0)
 					close_endpoint(front, &front->listener);
 			} else if (ep->peer->state != PEER_CLOSED)
-				peer_event(ep->peer);
+				peer_event(ep->peer, ep, events[i].events);
 		}
 		if (now_seconds() != last_sweep || n > 0) {
 			last_sweep = now_seconds();
