@@ -197,7 +197,7 @@ peer_free(struct peer *p)
 }
 
 /* Sends a short plain-text HTTP error to a client that has not started
- * TLS, then waits briefly for it to read the answer and hang up. */
+ * TLS, then waits briefly for it to read the response and hang up. */
 static void
 peer_reject(struct peer *p, int status, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -358,8 +358,8 @@ peer_hand_over(struct peer *p)
 static void start_tls(struct peer *p);
 static void start_passthrough(struct peer *p);
 
-/* Reads the first bytes of a new connection. A CONNECT request is read and
- * answered here; anything else goes to libmicrohttpd unread. */
+/* Peeks at the first bytes of a new connection. A CONNECT request is read
+ * and handled here; anything else goes to libmicrohttpd unread. */
 static void
 peer_read_head(struct peer *p)
 {
@@ -557,7 +557,7 @@ peer_handshake(struct peer *p)
 		}
 		p->tls_checked = 1;
 		if (first != 0x16) {
-			/* Not a TLS handshake record: answer in plain HTTP. */
+			/* Not a TLS handshake record: respond in plain HTTP. */
 			SSL_free(p->ssl);
 			p->ssl = NULL;
 			peer_reject(p, 400, "Bad Request",

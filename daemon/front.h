@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The proxy listener's front door. It accepts every connection, hands
- * plain HTTP connections to libmicrohttpd, and terminates CONNECT tunnels:
- * TLS with a minted certificate on the client side, and the decrypted
- * stream handed to libmicrohttpd over a socket pair, so that one request
- * handler serves both. */
+/* The proxy listener's front door. It accepts every connection and hands
+ * plain HTTP connections to libmicrohttpd. It terminates CONNECT tunnels
+ * with TLS and a minted certificate, and hands the decrypted stream to
+ * libmicrohttpd over a socket pair, so that one request handler serves
+ * both kinds of request. */
 #ifndef HASHGATE_FRONT_H
 #define HASHGATE_FRONT_H
 
@@ -41,9 +41,9 @@ void front_stop(struct front *front);
 /* Stops the front door if it runs, and frees it. */
 void front_free(struct front *front);
 
-/* Returns the origin of the tunnel whose libmicrohttpd side is the socket
- * fd, and forgets it, or NULL when fd is a plain connection. The caller
- * frees the result. Safe to call from any thread. */
+/* Removes and returns the origin registered for the tunnel whose
+ * libmicrohttpd side is the socket fd, or returns NULL when fd is a plain
+ * connection. The caller frees the result. Safe to call from any thread. */
 struct front_origin *front_claim_origin(struct front *front, int fd);
 
 #endif
