@@ -263,7 +263,11 @@ proxy_target_url(const struct request *req, char *buf, size_t size,
 			*why = "inside a CONNECT tunnel the request target must be a path";
 			return MHD_HTTP_BAD_REQUEST;
 		}
-		snprintf(buf, size, "%s%s", req->origin->url, target);
+		if ((size_t)snprintf(buf, size, "%s%s", req->origin->url,
+		    target) >= size) {
+			*why = "URL is longer than 8192 bytes";
+			return MHD_HTTP_URI_TOO_LONG;
+		}
 		return 0;
 	}
 	/* Absolute form, as sent by clients with http_proxy set. */
