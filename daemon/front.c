@@ -81,6 +81,8 @@ struct peer {
 
 	struct buffer		*to_other, *to_client;
 	int			 client_eof, other_eof;
+	int			 other_shut;	/* client's EOF passed on */
+	int			 other_closed;	/* the other side stopped reading */
 	int			 other_hup;	/* epoll reported a hang-up */
 	int			 read_wants_write, write_wants_read;
 	uint64_t		 bytes_up, bytes_down;
@@ -106,6 +108,7 @@ struct front {
 	uint64_t		 next_id;
 	volatile int		 quiesce, stop;
 	int			 running;	/* the thread was started */
+	time_t			 accept_paused;	/* when accept last failed, or 0 */
 
 	pthread_mutex_t		 origins_lock;
 	struct origin_entry	*origins;
@@ -277,8 +280,8 @@ parse_connect(struct peer *p, char *line, const char **why)
 
 	target = line + strlen("CONNECT ");
 	version = strchr(target, ' ');
-	if (version == NULL || strncmp(version + 1, "HTTP/1.", 7) != 0 ||
-	    strchr(version + 1, ' ') != NULL) {
+	if (version == NULL || (strcmp(version + 1, "HTTP/1.1") != 0 &&
+	    strcmp(version + 1, "HTTP/1.0") != 0)) {
 		*why = "malformed CONNECT request line, expected CONNECT HOST:PORT HTTP/1.1";
 		return 400;
 	}
@@ -339,6 +342,25 @@ parse_connect(struct peer *p, char *line, const char **why)
 	return 0;
 }
 
+/* Returns the length of the request head in buf, up to and including the
+ * empty line that ends it (CRLF or a bare LF, as RFC 9112 section 2.2
+ * allows), or 0 when the head is not complete. */
+static size_t
+head_end(const char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (buf[i] != '\n')
+			continue;
+		if (i + 1 < len && buf[i + 1] == '\n')
+			return i + 2;
+		if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n')
+			return i + 3;
+	}
+	return 0;
+}
+
 /* Gives a plain HTTP connection to libmicrohttpd. */
 static void
 peer_hand_over(struct peer *p)
@@ -364,7 +386,7 @@ static void
 peer_read_head(struct peer *p)
 {
 	static const char connect[] = "CONNECT ";
-	char buf[HEAD_MAX + 1], *end;
+	char buf[HEAD_MAX + 1];
 	const char *why;
 	ssize_t n;
 	size_t head_len;
@@ -388,20 +410,18 @@ peer_read_head(struct peer *p)
 		return;
 	}
 
-	buf[n] = '\0';
-	if (memchr(buf, '\0', (size_t)n) != NULL) {
-		peer_reject(p, 400, "Bad Request", "CONNECT request contains a NUL byte");
-		return;
-	}
-	end = strstr(buf, "\r\n\r\n");
-	if (end == NULL) {
+	head_len = head_end(buf, (size_t)n);
+	if (head_len == 0) {
 		if (n == HEAD_MAX)
 			peer_reject(p, 431, "Request Header Fields Too Large",
 			    "CONNECT request headers are longer than %d bytes", HEAD_MAX);
 		return;
 	}
+	if (memchr(buf, '\0', head_len) != NULL) {
+		peer_reject(p, 400, "Bad Request", "CONNECT request contains a NUL byte");
+		return;
+	}
 	/* Consume exactly the headers: what follows is the TLS handshake. */
-	head_len = (size_t)(end - buf) + 4;
 	if (recv(p->client.fd, buf, head_len, 0) != (ssize_t)head_len) {
 		peer_close(p);
 		return;
@@ -685,10 +705,17 @@ start_relay(struct peer *p)
 	    (unsigned long long)p->id, p->client_text, p->host, p->port);
 	if (MHD_add_connection(front->mhd, sv[1], (struct sockaddr *)&p->addr,
 	    p->addrlen) != MHD_YES) {
-		log_errno("connect id=%llu: libmicrohttpd did not take the tunnel",
-		    (unsigned long long)p->id);
+		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+		    "Content-Type: text/plain; charset=utf-8\r\n"
+		    "Content-Length: 56\r\nRetry-After: 5\r\nConnection: close\r\n\r\n"
+		    "too many connections (connection_limit or per_ip_limit)\n";
+
+		log_warning("connect id=%llu client=%s target=%s:%d status=503 error=\"libmicrohttpd refused the tunnel's connection: connection_limit or per_ip_limit reached\"",
+		    (unsigned long long)p->id, p->client_text, p->host, p->port);
 		stale = front_claim_origin(front, sv[1]);
 		free(stale);
+		/* Best effort: the client is inside TLS and expects HTTP. */
+		(void)!SSL_write(p->ssl, busy, (int)sizeof(busy) - 1);
 		peer_close(p);
 		return -1;
 	}
@@ -814,12 +841,13 @@ static void
 peer_pump(struct peer *p)
 {
 	struct buffer *up = p->to_other, *down = p->to_client;
-	int progress = 1, client_blocked = 0, other_blocked = 0;
+	int progress = 1, moved = 0, client_blocked = 0, other_blocked = 0;
 	ssize_t n;
 
 	while (progress) {
 		progress = 0;
 
+		/* Client to the other side. */
 		if (!p->client_eof && up->len == 0) {
 			up->off = 0;
 			n = client_read(p, up->data, sizeof(up->data));
@@ -832,6 +860,8 @@ peer_pump(struct peer *p)
 			else if (errno != EAGAIN && errno != EINTR)
 				goto close;
 		}
+		if (up->len > 0 && p->other_closed)
+			up->len = 0;	/* nobody reads them any more */
 		if (up->len > 0) {
 			n = send(p->other.fd, up->data + up->off, up->len, MSG_NOSIGNAL);
 			if (n > 0) {
@@ -840,15 +870,23 @@ peer_pump(struct peer *p)
 				progress = 1;
 			} else if (errno == EAGAIN || errno == EINTR)
 				other_blocked = 1;
-			else
+			else if (errno == EPIPE || errno == ECONNRESET) {
+				/* The other side stopped reading, perhaps after
+				 * sending an error: deliver what it sent. */
+				p->other_closed = 1;
+				up->len = 0;
+				progress = 1;
+			} else
 				goto close;
 		}
-		/* A client that closed its side is done with the tunnel: HTTP
-		 * clients do not half-close and wait, and libmicrohttpd would
-		 * keep a half-closed connection until its idle timeout. */
-		if (p->client_eof && up->len == 0)
-			goto close;
+		/* Pass the client's end of data on as a half-close. */
+		if (p->client_eof && up->len == 0 && !p->other_shut &&
+		    !p->other_closed) {
+			shutdown(p->other.fd, SHUT_WR);
+			p->other_shut = 1;
+		}
 
+		/* Other side to the client. */
 		if (!p->other_eof && down->len == 0) {
 			down->off = 0;
 			n = read(p->other.fd, down->data, sizeof(down->data));
@@ -856,7 +894,7 @@ peer_pump(struct peer *p)
 				down->len = (size_t)n;
 				p->bytes_down += (uint64_t)n;
 				progress = 1;
-			} else if (n == 0)
+			} else if (n == 0 || errno == ECONNRESET)
 				p->other_eof = 1;
 			else if (errno != EAGAIN && errno != EINTR)
 				goto close;
@@ -874,10 +912,20 @@ peer_pump(struct peer *p)
 		}
 		if (p->other_eof && down->len == 0)
 			goto close;
+		moved |= progress;
 	}
 
-	if (p->ssl == NULL)
-		p->deadline = now_seconds() + p->front->conf->proxy_connection_timeout;
+	/* Bytes that a side does not take for connection_timeout end the
+	 * tunnel. An intercepted tunnel with nothing in flight has no deadline
+	 * of its own: libmicrohttpd times out its idle connection, but not one
+	 * that waits for a fetch. */
+	if (up->len > 0 || down->len > 0 || p->ssl == NULL) {
+		if (moved || p->deadline == 0)
+			p->deadline = now_seconds() +
+			    p->front->conf->proxy_connection_timeout;
+	} else
+		p->deadline = 0;
+
 	set_interest(p->front, &p->client,
 	    ((!p->client_eof && up->len == 0) || p->write_wants_read ? EPOLLIN : 0) |
 	    ((client_blocked && !p->write_wants_read) || p->read_wants_write ?
@@ -898,6 +946,15 @@ peer_event(struct peer *p, struct endpoint *ep, uint32_t events)
 	char discard[4096];
 	ssize_t n;
 
+	/* A peek keeps returning the unread bytes after the client's FIN,
+	 * so a hang-up before a complete head is seen only here. */
+	if (p->state == PEER_HEAD) {
+		peer_read_head(p);
+		if (p->state == PEER_HEAD &&
+		    (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+			peer_close(p);
+		return;
+	}
 	if (p->state == PEER_RELAY && (events & (EPOLLHUP | EPOLLERR))) {
 		/* A client that hung up can receive nothing more. */
 		if (ep == &p->client) {
@@ -944,11 +1001,16 @@ front_accept(struct front *front)
 		fd = accept4(front->listener.fd, (struct sockaddr *)&addr, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED && now_seconds() != last_warning) {
+			if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+				return;
+			if (now_seconds() != last_warning) {
 				last_warning = now_seconds();
-				log_errno("front: accept failed");
+				log_errno("front: accept failed; pausing accepts for a second");
 			}
+			/* The pending connection stays queued, so a level-triggered
+			 * listener would wake the loop at once: pause it instead. */
+			set_interest(front, &front->listener, 0);
+			front->accept_paused = now_seconds();
 			return;
 		}
 		if (front->npeers >= front->conf->proxy_connection_limit) {
@@ -986,7 +1048,7 @@ front_accept(struct front *front)
 		front->npeers++;
 		/* Edge-triggered while the request line is only peeked at, so
 		 * that unread bytes do not wake the loop again and again. */
-		set_interest(front, &p->client, EPOLLIN | EPOLLET);
+		set_interest(front, &p->client, EPOLLIN | EPOLLRDHUP | EPOLLET);
 	}
 }
 
@@ -999,12 +1061,16 @@ front_sweep(struct front *front, time_t now)
 	for (p = front->peers; p != NULL; p = next) {
 		next = p->next;
 		if (p->state != PEER_CLOSED && p->deadline != 0 && now >= p->deadline) {
-			if (p->state == PEER_HANDSHAKE || p->state == PEER_CONNECTING)
-				log_warning("connect id=%llu client=%s target=%s:%d status=- error=\"timed out %s\"",
+			if (p->state == PEER_CONNECTING) {
+				close_endpoint(front, &p->other);
+				peer_reject(p, 504, "Gateway Timeout",
+				    "timed out connecting to %s:%d", p->host, p->port);
+				continue;
+			}
+			if (p->state == PEER_HANDSHAKE)
+				log_warning("connect id=%llu client=%s target=%s:%d status=- error=\"timed out waiting for the TLS handshake\"",
 				    (unsigned long long)p->id, p->client_text,
-				    p->host, p->port, p->state == PEER_HANDSHAKE ?
-				    "waiting for the TLS handshake" :
-				    "connecting upstream");
+				    p->host, p->port);
 			peer_close(p);
 		}
 		if (p->state == PEER_CLOSED)
@@ -1043,6 +1109,11 @@ front_main(void *arg)
 		if (now_seconds() != last_sweep || n > 0) {
 			last_sweep = now_seconds();
 			front_sweep(front, last_sweep);
+		}
+		if (front->accept_paused != 0 && last_sweep > front->accept_paused &&
+		    front->listener.fd >= 0) {
+			front->accept_paused = 0;
+			set_interest(front, &front->listener, EPOLLIN);
 		}
 	}
 

@@ -24,9 +24,12 @@ http_log_mhd(void *arg, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
-	/* Clients that hang up are routine; the request line logs them. */
+	/* Clients that hang up are routine, and so are TCP options failing on
+	 * the socket pairs of tunnels; the request log line covers both. */
 	if (strstr(msg, "closed by remote side") != NULL ||
-	    strstr(msg, "Connection reset") != NULL)
+	    strstr(msg, "Connection reset") != NULL ||
+	    strstr(msg, "TCP_CORK") != NULL || strstr(msg, "TCP_NODELAY") != NULL ||
+	    strstr(msg, "Failed to push the data") != NULL)
 		log_debug("%s: libmicrohttpd: %s", (const char *)arg, msg);
 	else
 		log_warning("%s: libmicrohttpd: %s", (const char *)arg, msg);

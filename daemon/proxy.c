@@ -215,6 +215,17 @@ proxy_serve(struct proxy *proxy, struct MHD_Connection *conn,
 	return ret;
 }
 
+/* Counts the Host headers, so that a request with two can be rejected as
+ * RFC 9112 section 3.2 requires. */
+static enum MHD_Result
+count_host(void *arg, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+		(*(int *)arg)++;
+	return MHD_YES;
+}
+
 /* Checks that the Host header of a request inside a tunnel names the
  * CONNECT host and port. Returns 0, or -1 with *why set. */
 static int
@@ -224,10 +235,16 @@ proxy_check_tunnel_host(struct MHD_Connection *conn,
 	char raw[2 * sizeof(origin->url)], normal[sizeof(raw)];
 	char expected[sizeof(origin->url) + 1];
 	const char *host, *err;
+	int hosts = 0;
 
 	host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	if (host == NULL) {
 		*why = "request inside the tunnel has no Host header";
+		return -1;
+	}
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_host, &hosts);
+	if (hosts > 1) {
+		*why = "request has more than one Host header";
 		return -1;
 	}
 	if (strlen(host) > sizeof(origin->url)) {
@@ -259,6 +276,12 @@ proxy_target_url(const struct request *req, char *buf, size_t size,
 		return MHD_HTTP_URI_TOO_LONG;
 	}
 	if (req->origin != NULL) {
+		/* Absolute form is allowed too; the handler then checks that it
+		 * names the tunnel's origin. */
+		if (strncasecmp(target, "https://", 8) == 0) {
+			snprintf(buf, size, "%s", target);
+			return 0;
+		}
 		if (target[0] != '/') {
 			*why = "inside a CONNECT tunnel the request target must be a path";
 			return MHD_HTTP_BAD_REQUEST;
@@ -346,32 +369,42 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 	if (req->fetch != NULL)
 		return proxy_fetch_done(proxy, conn, req);
 
-	/* Answer only once the whole request is in: a response queued on the
-	 * first call makes libmicrohttpd close the connection afterwards. */
+	/* Refusals come on the first call, before a request body is read;
+	 * libmicrohttpd then closes the connection after the response. */
 	if (!req->called) {
+		const char *length, *encoding;
+
+		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+		    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+			char m[64];
+
+			log_escape(method, m, sizeof(m));
+			return proxy_error(conn, req, MHD_HTTP_METHOD_NOT_ALLOWED,
+			    "bad-request", allow_get_head,
+			    "method %s is not supported: hashgate serves GET and HEAD", m);
+		}
+		length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		encoding = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_TRANSFER_ENCODING);
+		if ((length != NULL && strcmp(length, "0") != 0) || encoding != NULL)
+			return proxy_error(conn, req, MHD_HTTP_CONTENT_TOO_LARGE,
+			    "bad-request", NULL,
+			    "a request body is not accepted on GET or HEAD");
+
+		/* Otherwise answer once the request is complete: a response
+		 * queued on the first call makes libmicrohttpd close the
+		 * connection afterwards. */
 		req->called = 1;
 		return MHD_YES;
 	}
+	if (*upload_data_size != 0)
+		return MHD_NO;	/* a body the headers did not announce */
 
 	if (target_has_nul(req, version))
 		return proxy_error(conn, req, MHD_HTTP_BAD_REQUEST, "bad-request",
 		    NULL, "invalid URL: request target contains a NUL byte");
 
-	/* A request body has no meaning here: discard it. */
-	if (*upload_data_size != 0) {
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
-
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-		char m[64];
-
-		log_escape(method, m, sizeof(m));
-		return proxy_error(conn, req, MHD_HTTP_METHOD_NOT_ALLOWED,
-		    "bad-request", allow_get_head,
-		    "method %s is not supported: hashgate serves GET and HEAD", m);
-	}
 	status = proxy_target_url(req, absolute, sizeof(absolute), &why);
 	if (status != 0)
 		return proxy_error(conn, req, status, "bad-request", NULL, "%s", why);
@@ -384,6 +417,17 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 		req->url[0] = '\0';
 		return proxy_error(conn, req, MHD_HTTP_BAD_REQUEST, "bad-request",
 		    NULL, "invalid URL: %s", why);
+	}
+
+	if (req->origin != NULL) {
+		size_t olen = strlen(req->origin->url);
+
+		if (strncmp(req->url, req->origin->url, olen) != 0 ||
+		    req->url[olen] != '/')
+			return proxy_error(conn, req, MHD_HTTP_BAD_REQUEST,
+			    "bad-request", NULL,
+			    "URL names another origin than the CONNECT tunnel %s",
+			    req->origin->url);
 	}
 
 	rc = store_pin_lookup(proxy->store, req->url, req->sha256);
