@@ -168,6 +168,12 @@ peer_close(struct peer *p)
 
 	if (p->state == PEER_CLOSED)
 		return;
+	/* Clients that check the certificate after the handshake, as GnuTLS
+	 * does, close without an alert when they do not trust it. */
+	if (p->state == PEER_RELAY && p->ssl != NULL && p->bytes_up == 0)
+		log_warning("connect id=%llu client=%s target=%s:%d event=client-closed-without-request error=\"the client closed the tunnel after the TLS handshake without sending a request; it may not trust the certificate minted for %s (hashgatectl ca)\"",
+		    (unsigned long long)p->id, p->client_text, p->host, p->port,
+		    p->host);
 	if (p->state == PEER_RELAY)
 		log_info("tunnel id=%llu client=%s host=%s port=%d mode=%s bytes_up=%llu bytes_down=%llu duration_ms=%ld",
 		    (unsigned long long)p->id, p->client_text, p->host, p->port,
@@ -336,7 +342,7 @@ parse_connect(struct peer *p, char *line, const char **why)
 	}
 	p->port = (int)port;
 	if (!port_allowed(p->front->conf, p->port)) {
-		*why = "CONNECT to this port is not allowed (proxy connect_ports)";
+		*why = "CONNECT to this port is not allowed: add it to [proxy] connect_ports";
 		return 403;
 	}
 	return 0;
@@ -431,8 +437,10 @@ peer_read_head(struct peer *p)
 
 	status = parse_connect(p, buf, &why);
 	if (status != 0) {
-		peer_reject(p, status, status == 403 ? "Forbidden" : "Bad Request",
-		    "%s", why);
+		if (status == 403)
+			peer_reject(p, 403, "Forbidden", "%s (port %d)", why, p->port);
+		else
+			peer_reject(p, status, "Bad Request", "%s", why);
 		return;
 	}
 	if (host_passthrough(p->front->conf, p->host))
