@@ -10,14 +10,33 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "log.h"
 
 #define TMP_PREFIX "fetch-"
 
+/* What was true of an object file when its digest last matched. A file
+ * with the same identity, size, ctime and mtime has not been written since:
+ * an edit, a truncation or a replacement changes at least one of them. */
+struct cache_seen {
+	char		 hex[DIGEST_HEX_LEN + 1];
+	dev_t		 dev;
+	ino_t		 ino;
+	off_t		 size;
+	struct timespec	 ctime, mtime;
+};
+
+/* Objects remembered as verified; a slot is chosen by the digest, and a
+ * collision only costs a second hash. */
+#define CACHE_SEEN_SLOTS 65536
+
 struct cache {
 	char	*dir;
+	enum cache_verify verify;
+	pthread_mutex_t seen_lock;
+	struct cache_seen *seen;	/* CACHE_SEEN_SLOTS entries */
 	int	 lock_fd;	/* lock, held while the daemon runs */
 	int	 objects_fd;	/* objects/, for openat and fsync */
 	int	 tmp_fd;	/* tmp/ */
@@ -108,16 +127,21 @@ cache_sweep_tmp(struct cache *cache)
 }
 
 struct cache *
-cache_open(const char *dir)
+cache_open(const char *dir, enum cache_verify verify)
 {
 	struct cache *cache;
 
 	cache = calloc(1, sizeof(*cache));
-	if (cache == NULL || (cache->dir = strdup(dir)) == NULL) {
+	if (cache == NULL || (cache->dir = strdup(dir)) == NULL ||
+	    (cache->seen = calloc(CACHE_SEEN_SLOTS, sizeof(*cache->seen))) == NULL) {
 		log_error("cache: out of memory");
+		if (cache != NULL)
+			free(cache->dir);
 		free(cache);
 		return NULL;
 	}
+	cache->verify = verify;
+	pthread_mutex_init(&cache->seen_lock, NULL);
 	cache->lock_fd = cache->objects_fd = cache->tmp_fd = -1;
 	if (make_dir(dir) != 0 || cache_lock(cache) != 0 ||
 	    (cache->objects_fd = open_dir(dir, "objects")) < 0 ||
@@ -140,8 +164,86 @@ cache_close(struct cache *cache)
 		close(cache->tmp_fd);
 	if (cache->lock_fd >= 0)
 		close(cache->lock_fd);
+	pthread_mutex_destroy(&cache->seen_lock);
+	free(cache->seen);
 	free(cache->dir);
 	free(cache);
+}
+
+static struct cache_seen *
+seen_slot(struct cache *cache, const char *hex)
+{
+	unsigned char raw[DIGEST_LEN];
+
+	digest_from_hex(hex, raw);
+	return &cache->seen[(raw[0] << 8 | raw[1]) % CACHE_SEEN_SLOTS];
+}
+
+static int
+seen_matches(const struct cache_seen *s, const char *hex, const struct stat *st)
+{
+	return strcmp(s->hex, hex) == 0 && s->dev == st->st_dev &&
+	    s->ino == st->st_ino && s->size == st->st_size &&
+	    s->ctime.tv_sec == st->st_ctim.tv_sec &&
+	    s->ctime.tv_nsec == st->st_ctim.tv_nsec &&
+	    s->mtime.tv_sec == st->st_mtim.tv_sec &&
+	    s->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* Remembers that the object file described by st hashed to hex. */
+static void
+cache_remember(struct cache *cache, const char *hex, const struct stat *st)
+{
+	struct cache_seen *s = seen_slot(cache, hex);
+
+	pthread_mutex_lock(&cache->seen_lock);
+	memcpy(s->hex, hex, sizeof(s->hex));
+	s->dev = st->st_dev;
+	s->ino = st->st_ino;
+	s->size = st->st_size;
+	s->ctime = st->st_ctim;
+	s->mtime = st->st_mtim;
+	pthread_mutex_unlock(&cache->seen_lock);
+}
+
+/* Hashes the object unless it is known unchanged since it last matched.
+ * Returns 0 when it matches hex, or -1 (logged) after removing it. */
+static int
+cache_verify_object(struct cache *cache, int fd, const char *hex,
+    const struct stat *st)
+{
+	unsigned char raw[DIGEST_LEN];
+	char observed[DIGEST_HEX_LEN + 1], name[3 + DIGEST_HEX_LEN + 1];
+	int known;
+
+	if (cache->verify == CACHE_VERIFY_NEVER)
+		return 0;
+	if (cache->verify == CACHE_VERIFY_CHANGED) {
+		pthread_mutex_lock(&cache->seen_lock);
+		known = seen_matches(seen_slot(cache, hex), hex, st);
+		pthread_mutex_unlock(&cache->seen_lock);
+		if (known)
+			return 0;
+	}
+
+	if (digest_fd(fd, raw, NULL) != 0) {
+		log_errno("cache: cannot read object %s to verify it", hex);
+		return -1;
+	}
+	digest_to_hex(raw, observed);
+	if (strcmp(observed, hex) == 0) {
+		cache_remember(cache, hex, st);
+		return 0;
+	}
+
+	/* Changed on disk after it was verified: never serve it. */
+	snprintf(name, sizeof(name), "%.2s/%s", hex, hex);
+	if (unlinkat(cache->objects_fd, name, 0) != 0 && errno != ENOENT)
+		log_errno("cache: cannot remove tampered object %s", hex);
+	log_error("cache: object %s was changed on disk (it now hashes to %s, "
+	    "%lld bytes); removed it, it will be fetched again", hex, observed,
+	    (long long)st->st_size);
+	return -1;
 }
 
 int
@@ -156,6 +258,7 @@ cache_object_open(struct cache *cache, const char *hex, uint64_t *size)
 	if (fd < 0) {
 		if (errno != ENOENT)
 			log_errno("cache: cannot open object %s", hex);
+		errno = ENOENT;
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -164,8 +267,23 @@ cache_object_open(struct cache *cache, const char *hex, uint64_t *size)
 		errno = EIO;
 		return -1;
 	}
+	if (cache_verify_object(cache, fd, hex, &st) != 0 ||
+	    lseek(fd, 0, SEEK_SET) != 0) {
+		close(fd);
+		errno = ENOENT;
+		return -1;
+	}
 	*size = (uint64_t)st.st_size;
 	return fd;
+}
+
+int
+cache_object_exists(struct cache *cache, const char *hex)
+{
+	char name[3 + DIGEST_HEX_LEN + 1];
+
+	snprintf(name, sizeof(name), "%.2s/%s", hex, hex);
+	return faccessat(cache->objects_fd, name, F_OK, 0) == 0;
 }
 
 int
@@ -185,6 +303,7 @@ int
 cache_commit(struct cache *cache, int fd, const char *path, const char *hex)
 {
 	char sub[3], name[3 + DIGEST_HEX_LEN + 1], target[PATH_MAX];
+	struct stat st;
 	int subfd = -1;
 
 	snprintf(sub, sizeof(sub), "%.2s", hex);
@@ -204,6 +323,9 @@ cache_commit(struct cache *cache, int fd, const char *path, const char *hex)
 		log_errno("cache: cannot rename %s to %s", path, target);
 		goto fail;
 	}
+	/* The renamed file was verified while it streamed in. */
+	if (fstat(fd, &st) == 0)
+		cache_remember(cache, hex, &st);
 	close(fd);
 
 	/* Sync the folder too, so that the new name survives a power loss. */

@@ -16,16 +16,28 @@
 
 struct cache;
 
+/* When an object is hashed again before it is served. */
+enum cache_verify {
+	CACHE_VERIFY_CHANGED,	/* when its file changed since it last matched */
+	CACHE_VERIFY_ALWAYS,	/* every time */
+	CACHE_VERIFY_NEVER,	/* never: trust the file system */
+};
+
 /* Opens the cache at dir, creating its folders as needed, locks it
  * against a second daemon, and removes leftover temporary files.
  * Returns NULL after logging why. */
-struct cache *cache_open(const char *dir);
+struct cache *cache_open(const char *dir, enum cache_verify verify);
 void cache_close(struct cache *cache);
 
-/* Opens the verified object with digest hex for reading. Returns the file
- * descriptor and sets *size, or -1 with errno ENOENT when the object is not
- * cached (other errors are logged). The caller closes the descriptor. */
+/* Opens the verified object with digest hex for reading, hashing it first
+ * as the verify mode says. An object that no longer matches is removed.
+ * Returns the file descriptor and sets *size, or -1 with errno ENOENT when
+ * no good object is cached (other errors are logged). The caller closes
+ * the descriptor. */
 int cache_object_open(struct cache *cache, const char *hex, uint64_t *size);
+
+/* Tells whether an object file for hex exists, without verifying it. */
+int cache_object_exists(struct cache *cache, const char *hex);
 
 /* Creates an empty temporary file in tmp/ and writes its path into path.
  * Returns the descriptor, or -1 (logged). */

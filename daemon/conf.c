@@ -16,7 +16,7 @@
 
 #include <ini.h>
 
-enum conf_type { T_ADDR, T_PATH, T_UINT, T_SIZE, T_PORTS, T_HOSTS };
+enum conf_type { T_ADDR, T_PATH, T_UINT, T_SIZE, T_PORTS, T_HOSTS, T_CHOICE };
 
 struct conf_key {
 	const char	*section;
@@ -24,33 +24,37 @@ struct conf_key {
 	enum conf_type	 type;
 	size_t		 offset;
 	unsigned long	 min, max;	/* T_UINT and T_SIZE bounds */
+	const char *const *choices;	/* T_CHOICE words, NULL-terminated */
 };
+
+static const char *const verify_choices[] = { "changed", "always", "never", NULL };
 
 #define F(field) offsetof(struct conf, field)
 
 static const struct conf_key conf_keys[] = {
-	{ "proxy", "listen", T_ADDR, F(proxy_listen), 0, 0 },
-	{ "proxy", "threads", T_UINT, F(proxy_threads), 1, 256 },
-	{ "proxy", "connection_limit", T_UINT, F(proxy_connection_limit), 1, 100000 },
-	{ "proxy", "per_ip_limit", T_UINT, F(proxy_per_ip_limit), 0, 100000 },
-	{ "proxy", "connection_timeout", T_UINT, F(proxy_connection_timeout), 1, 86400 },
-	{ "proxy", "connect_ports", T_PORTS, F(proxy_connect_ports), 0, 0 },
-	{ "proxy", "tunnel_hosts", T_HOSTS, F(proxy_tunnel_hosts), 0, 0 },
-	{ "admin", "listen", T_ADDR, F(admin_listen), 0, 0 },
-	{ "admin", "token_file", T_PATH, F(admin_token_file), 0, 0 },
-	{ "storage", "database", T_PATH, F(storage_database), 0, 0 },
-	{ "storage", "cache_dir", T_PATH, F(storage_cache_dir), 0, 0 },
-	{ "tls", "ca_cert", T_PATH, F(tls_ca_cert), 0, 0 },
-	{ "tls", "ca_key", T_PATH, F(tls_ca_key), 0, 0 },
-	{ "tls", "max_certificates", T_UINT, F(tls_max_certificates), 16, 1000000 },
-	{ "upstream", "ca_file", T_PATH, F(upstream_ca_file), 0, 0 },
-	{ "upstream", "connect_timeout", T_UINT, F(upstream_connect_timeout), 1, 3600 },
-	{ "upstream", "timeout", T_UINT, F(upstream_timeout), 1, 604800 },
-	{ "upstream", "low_speed_limit", T_UINT, F(upstream_low_speed_limit), 0, 1000000000 },
-	{ "upstream", "low_speed_time", T_UINT, F(upstream_low_speed_time), 1, 3600 },
-	{ "upstream", "max_redirects", T_UINT, F(upstream_max_redirects), 0, 20 },
-	{ "upstream", "max_fetches", T_UINT, F(upstream_max_fetches), 1, 4096 },
-	{ "upstream", "max_object_size", T_SIZE, F(max_object_size), 1, 0 },
+	{ "proxy", "listen", T_ADDR, F(proxy_listen), 0, 0, NULL },
+	{ "proxy", "threads", T_UINT, F(proxy_threads), 1, 256, NULL },
+	{ "proxy", "connection_limit", T_UINT, F(proxy_connection_limit), 1, 100000, NULL },
+	{ "proxy", "per_ip_limit", T_UINT, F(proxy_per_ip_limit), 0, 100000, NULL },
+	{ "proxy", "connection_timeout", T_UINT, F(proxy_connection_timeout), 1, 86400, NULL },
+	{ "proxy", "connect_ports", T_PORTS, F(proxy_connect_ports), 0, 0, NULL },
+	{ "proxy", "tunnel_hosts", T_HOSTS, F(proxy_tunnel_hosts), 0, 0, NULL },
+	{ "admin", "listen", T_ADDR, F(admin_listen), 0, 0, NULL },
+	{ "admin", "token_file", T_PATH, F(admin_token_file), 0, 0, NULL },
+	{ "storage", "database", T_PATH, F(storage_database), 0, 0, NULL },
+	{ "storage", "cache_dir", T_PATH, F(storage_cache_dir), 0, 0, NULL },
+	{ "storage", "verify", T_CHOICE, F(storage_verify), 0, 0, verify_choices },
+	{ "tls", "ca_cert", T_PATH, F(tls_ca_cert), 0, 0, NULL },
+	{ "tls", "ca_key", T_PATH, F(tls_ca_key), 0, 0, NULL },
+	{ "tls", "max_certificates", T_UINT, F(tls_max_certificates), 16, 1000000, NULL },
+	{ "upstream", "ca_file", T_PATH, F(upstream_ca_file), 0, 0, NULL },
+	{ "upstream", "connect_timeout", T_UINT, F(upstream_connect_timeout), 1, 3600, NULL },
+	{ "upstream", "timeout", T_UINT, F(upstream_timeout), 1, 604800, NULL },
+	{ "upstream", "low_speed_limit", T_UINT, F(upstream_low_speed_limit), 0, 1000000000, NULL },
+	{ "upstream", "low_speed_time", T_UINT, F(upstream_low_speed_time), 1, 3600, NULL },
+	{ "upstream", "max_redirects", T_UINT, F(upstream_max_redirects), 0, 20, NULL },
+	{ "upstream", "max_fetches", T_UINT, F(upstream_max_fetches), 1, 4096, NULL },
+	{ "upstream", "max_object_size", T_SIZE, F(max_object_size), 1, 0, NULL },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -314,6 +318,15 @@ conf_set(struct conf_parse *p, const struct conf_key *k, const char *value)
 		}
 		*(unsigned *)field = (unsigned)n;
 		break;
+	case T_CHOICE:
+		for (n = 0; k->choices[n] != NULL; n++)
+			if (strcmp(value, k->choices[n]) == 0) {
+				*(int *)field = (int)n;
+				return 0;
+			}
+		conf_error(p, k->name, "invalid value \"%s\", expected %s, %s or %s",
+		    value, k->choices[0], k->choices[1], k->choices[2]);
+		return -1;
 	case T_PORTS:
 		return conf_set_ports(p, k->name, value);
 	case T_HOSTS:

@@ -32,6 +32,7 @@ struct conf {
 
 	char		*storage_database;
 	char		*storage_cache_dir;
+	int		 storage_verify;	/* 0 changed, 1 always, 2 never */
 
 	char		*tls_ca_cert;		/* CA for intercepted tunnels */
 	char		*tls_ca_key;

@@ -497,16 +497,12 @@ fetcher_join(struct fetcher *fetcher, const char *url, const char *hex,
 {
 	enum fetch_join ret = FETCH_JOIN_FAILED;
 	struct fetch *fetch;
-	uint64_t size;
-	int fd;
 
 	pthread_mutex_lock(&fetcher->lock);
 
 	/* A fetch commits its object before it leaves the running list, so
 	 * under the lock an object is either in the cache or still running. */
-	fd = cache_object_open(fetcher->cache, hex, &size);
-	if (fd >= 0) {
-		close(fd);
+	if (cache_object_exists(fetcher->cache, hex)) {
 		ret = FETCH_JOIN_CACHED;
 		goto out;
 	}
