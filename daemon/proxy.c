@@ -172,18 +172,98 @@ proxy_error(struct MHD_Connection *conn, struct request *req, unsigned status,
 	return http_respond_text(conn, status, headers, "%s", body);
 }
 
-/* Serves the verified object req->sha256 from the cache. fd, when not -1,
- * is the object already open, with its size. Returns MHD_NO only when the
- * response cannot be queued. */
+/* Tells whether an If-None-Match list names etag, or is "*". Weak
+ * validators compare equal too, as RFC 9110 section 13.1.2 requires. */
+static int
+etag_listed(const char *list, const char *etag)
+{
+	size_t len = strlen(etag);
+	const char *p = list;
+
+	while (*p != '\0') {
+		p += strspn(p, " \t,");
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (strncmp(p, etag, len) == 0 &&
+		    (p[len] == '\0' || p[len] == ',' || p[len] == ' ' || p[len] == '\t'))
+			return 1;
+		p += strcspn(p, ",");
+	}
+	return 0;
+}
+
+/* Parses a Range header that asks for one byte range of an object of
+ * size bytes. Returns 1 with *first and *last set for a satisfiable range,
+ * 0 to send the whole object (no range, several ranges or a syntax the
+ * server may ignore), or -1 when the range is not satisfiable. */
+static int
+parse_range(const char *header, uint64_t size, uint64_t *first, uint64_t *last)
+{
+	const char *p;
+	char *end;
+	unsigned long long a, b;
+
+	if (strncmp(header, "bytes=", 6) != 0 || strchr(header, ',') != NULL)
+		return 0;
+	p = header + 6;
+	if (*p == '-') {
+		/* The last N bytes. */
+		if (p[1] < '0' || p[1] > '9')
+			return 0;
+		errno = 0;
+		b = strtoull(p + 1, &end, 10);
+		if (*end != '\0' || errno != 0)
+			return 0;
+		if (b == 0 || size == 0)
+			return -1;
+		*first = b >= size ? 0 : size - b;
+		*last = size - 1;
+		return 1;
+	}
+	if (*p < '0' || *p > '9')
+		return 0;
+	errno = 0;
+	a = strtoull(p, &end, 10);
+	if (errno != 0 || *end != '-')
+		return 0;
+	p = end + 1;
+	if (*p == '\0')
+		b = size > 0 ? size - 1 : 0;
+	else {
+		if (*p < '0' || *p > '9')
+			return 0;
+		b = strtoull(p, &end, 10);
+		if (*end != '\0' || errno != 0 || b < a)
+			return 0;
+		if (b >= size)
+			b = size - 1;
+	}
+	if (a >= size)
+		return -1;
+	*first = a;
+	*last = b;
+	return 1;
+}
+
+/* Serves the verified object req->sha256 from the cache, honouring
+ * If-None-Match, Range and If-Range. fd, when not -1, is the object
+ * already open, with its size. Returns MHD_NO only when the response
+ * cannot be queued. */
 static enum MHD_Result
 proxy_serve(struct proxy *proxy, struct MHD_Connection *conn,
     struct request *req, const char *verdict, int fd, uint64_t size)
 {
 	unsigned char raw[DIGEST_LEN];
 	char etag[DIGEST_HEX_LEN + 3], repr[DIGEST_B64_LEN + 16];
-	char b64[DIGEST_B64_LEN + 1];
+	char b64[DIGEST_B64_LEN + 1], content_range[64];
+	const char *inm, *range, *if_range;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
+	uint64_t first = 0, last = 0, length;
+	unsigned status = MHD_HTTP_OK;
+	int ranged = 0;
 
 	if (fd < 0)
 		fd = cache_object_open(proxy->cache, req->sha256, &size);
@@ -191,26 +271,72 @@ proxy_serve(struct proxy *proxy, struct MHD_Connection *conn,
 		return proxy_error(conn, req, 500, "cache-error", NULL,
 		    "verified object %s cannot be read from the cache",
 		    req->sha256);
+	snprintf(etag, sizeof(etag), "\"%s\"", req->sha256);
+	length = size;
+
+	inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_IF_NONE_MATCH);
+	range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_RANGE);
+	if_range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_IF_RANGE);
+	if (inm != NULL && etag_listed(inm, etag)) {
+		close(fd);
+		fd = -1;
+		status = MHD_HTTP_NOT_MODIFIED;
+		length = 0;
+	} else if (range != NULL && (if_range == NULL || strcmp(if_range, etag) == 0)) {
+		/* If-Range with another validator, or a date, gets the whole
+		 * object: only the strong ETag identifies this one. */
+		ranged = parse_range(range, size, &first, &last);
+		if (ranged < 0) {
+			char unsatisfied[64];
+			const char *const headers[] = { "Content-Range", unsatisfied, NULL };
+
+			close(fd);
+			snprintf(unsatisfied, sizeof(unsatisfied), "bytes */%llu",
+			    (unsigned long long)size);
+			return proxy_error(conn, req, MHD_HTTP_RANGE_NOT_SATISFIABLE,
+			    verdict, headers, "range %s is outside the object of %llu bytes",
+			    range, (unsigned long long)size);
+		}
+		if (ranged > 0) {
+			status = MHD_HTTP_PARTIAL_CONTENT;
+			length = last - first + 1;
+			snprintf(content_range, sizeof(content_range),
+			    "bytes %llu-%llu/%llu", (unsigned long long)first,
+			    (unsigned long long)last, (unsigned long long)size);
+		}
+	}
 
 	/* Serving from the descriptor lets libmicrohttpd use sendfile(2). */
-	resp = MHD_create_response_from_fd64(size, fd);
+	if (fd >= 0)
+		resp = MHD_create_response_from_fd_at_offset64(length, fd, first);
+	else
+		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return MHD_NO;
 	}
 	digest_from_hex(req->sha256, raw);
 	digest_to_base64(raw, b64);
-	snprintf(etag, sizeof(etag), "\"%s\"", req->sha256);
 	snprintf(repr, sizeof(repr), "sha-256=:%s:", b64);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	    "application/octet-stream");
+	if (status != MHD_HTTP_NOT_MODIFIED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    "application/octet-stream");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	/* Repr-Digest is the digest of the whole object, also on a 206. */
 	MHD_add_response_header(resp, "Repr-Digest", repr);
 	MHD_add_response_header(resp, "X-Hashgate-Verdict", verdict);
-	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	if (status == MHD_HTTP_PARTIAL_CONTENT)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE,
+		    content_range);
+	ret = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
-	req->status = MHD_HTTP_OK;
-	req->bytes = size;
+	req->status = status;
+	req->bytes = length;
 	req->verdict = verdict;
 	return ret;
 }
