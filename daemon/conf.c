@@ -28,6 +28,8 @@ struct conf_key {
 };
 
 static const char *const verify_choices[] = { "changed", "always", "never", NULL };
+static const char *const log_target_choices[] = { "stderr", "syslog", NULL };
+static const char *const log_level_choices[] = { "error", "warning", "info", "debug", NULL };
 
 #define F(field) offsetof(struct conf, field)
 
@@ -47,6 +49,8 @@ static const struct conf_key conf_keys[] = {
 	{ "tls", "ca_cert", T_PATH, F(tls_ca_cert), 0, 0, NULL },
 	{ "tls", "ca_key", T_PATH, F(tls_ca_key), 0, 0, NULL },
 	{ "tls", "max_certificates", T_UINT, F(tls_max_certificates), 16, 1000000, NULL },
+	{ "log", "target", T_CHOICE, F(log_target), 0, 0, log_target_choices },
+	{ "log", "level", T_CHOICE, F(log_level), 0, 0, log_level_choices },
 	{ "upstream", "ca_file", T_PATH, F(upstream_ca_file), 0, 0, NULL },
 	{ "upstream", "connect_timeout", T_UINT, F(upstream_connect_timeout), 1, 3600, NULL },
 	{ "upstream", "timeout", T_UINT, F(upstream_timeout), 1, 604800, NULL },
@@ -324,8 +328,18 @@ conf_set(struct conf_parse *p, const struct conf_key *k, const char *value)
 				*(int *)field = (int)n;
 				return 0;
 			}
-		conf_error(p, k->name, "invalid value \"%s\", expected %s, %s or %s",
-		    value, k->choices[0], k->choices[1], k->choices[2]);
+		{
+			char expected[128] = "";
+
+			for (n = 0; k->choices[n] != NULL; n++) {
+				if (n > 0)
+					strcat(expected, k->choices[n + 1] == NULL ?
+					    " or " : ", ");
+				strcat(expected, k->choices[n]);
+			}
+			conf_error(p, k->name, "invalid value \"%s\", expected %s",
+			    value, expected);
+		}
 		return -1;
 	case T_PORTS:
 		return conf_set_ports(p, k->name, value);
@@ -494,6 +508,8 @@ conf_defaults(struct conf *conf)
 	conf->tls_ca_cert = strdup("state/ca.crt");
 	conf->tls_ca_key = strdup("state/ca.key");
 	conf->tls_max_certificates = 1024;
+	conf->log_target = 0;
+	conf->log_level = 2;
 	conf->upstream_ca_file = NULL;
 	conf->upstream_connect_timeout = 30;
 	conf->upstream_timeout = 3600;

@@ -46,6 +46,9 @@ struct conf {
 	unsigned	 upstream_max_redirects;
 	unsigned	 upstream_max_fetches;	/* concurrent upstream fetches */
 	uint64_t	 max_object_size;	/* bytes */
+
+	int		 log_target;	/* 0 stderr, 1 syslog */
+	int		 log_level;	/* 0 error, 1 warning, 2 info, 3 debug */
 };
 
 /* Receives one error message, "FILE:LINE: KEY: message" or

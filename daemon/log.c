@@ -6,10 +6,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 static enum log_level log_level = LOG_LEVEL_INFO;
+static int log_to_syslog;
 
 static const char *const log_level_names[] = { "error", "warning", "info", "debug" };
 
@@ -17,6 +19,13 @@ void
 log_set_level(enum log_level level)
 {
 	log_level = level;
+}
+
+void
+log_use_syslog(void)
+{
+	openlog("hashgated", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_to_syslog = 1;
 }
 
 /* Formats the whole line first and writes it with one call, so that lines
@@ -32,6 +41,18 @@ log_write(enum log_level level, int with_errno, const char *fmt, va_list ap)
 
 	if (level > log_level)
 		return;
+	if (log_to_syslog) {
+		static const int priorities[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+		/* syslog adds the time, the name and the pid itself. */
+		r = vsnprintf(line, sizeof(line), fmt, ap);
+		n = r < 0 ? 0 : (size_t)r;
+		if (with_errno && n < sizeof(line))
+			snprintf(line + n, sizeof(line) - n, ": %s", strerror(saved_errno));
+		syslog(priorities[level], "%s", line);
+		errno = saved_errno;
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);

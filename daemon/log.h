@@ -17,6 +17,9 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_D
 /* Sets the most verbose level that is written; the default is info. */
 void log_set_level(enum log_level level);
 
+/* Sends log lines to syslog (facility daemon) instead of stderr. */
+void log_use_syslog(void);
+
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Like log_error, with ": " and strerror(errno) appended. */
 void log_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -93,7 +93,7 @@ main(int argc, char **argv)
 	struct admin *admin = NULL;
 	struct ca *ca = NULL;
 	sigset_t sigs;
-	int ch, check_only = 0, sig, status = EXIT_FAILURE;
+	int ch, check_only = 0, debug = 0, sig, status = EXIT_FAILURE;
 
 	static const struct option long_options[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -110,6 +110,7 @@ main(int argc, char **argv)
 			conf_path = optarg;
 			break;
 		case 'd':
+			debug = 1;
 			log_set_level(LOG_LEVEL_DEBUG);
 			break;
 		case 't':
@@ -146,6 +147,10 @@ main(int argc, char **argv)
 			return EXIT_FAILURE;
 		}
 	}
+	if (!debug)
+		log_set_level((enum log_level)conf.log_level);
+	if (conf.log_target == 1 && !check_only)
+		log_use_syslog();
 	if (check_only) {
 		if (conf.upstream_ca_file != NULL &&
 		    fetcher_check_ca_file(conf.upstream_ca_file) != 0) {
