@@ -17,9 +17,9 @@
 
 #define TMP_PREFIX "fetch-"
 
-/* What was true of an object file when its digest last matched. A file
- * with the same identity, size, ctime and mtime has not been written since:
- * an edit, a truncation or a replacement changes at least one of them. */
+/* The state of an object file when its digest last matched. A file with
+ * the same identity, size, ctime and mtime has not been written since,
+ * because an edit, a truncation or a replacement changes one of them. */
 struct cache_seen {
 	char		 hex[DIGEST_HEX_LEN + 1];
 	dev_t		 dev;

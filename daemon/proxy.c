@@ -135,7 +135,7 @@ proxy_request_end(void *arg, struct MHD_Connection *conn, void **req_cls,
 	ms = (long)((now.tv_sec - req->start.tv_sec) * 1000 +
 	    (now.tv_nsec - req->start.tv_nsec) / 1000000);
 	log_escape(req->url[0] ? req->url : req->target, target, sizeof(target));
-	/* No status: libmicrohttpd answered or closed the connection before
+	/* No status: libmicrohttpd responded or closed the connection before
 	 * the handler did, as it does for a request without Host. */
 	snprintf(status, sizeof(status), "%u", req->status);
 	log_info("request req=%llu client=%s url=%s status=%s bytes=%llu verdict=%s end=%s duration_ms=%ld",
@@ -194,7 +194,7 @@ etag_listed(const char *list, const char *etag)
 	return 0;
 }
 
-/* Parses a Range header that asks for one byte range of an object of
+/* Parses a Range header that requests one byte range of an object of
  * size bytes. Returns 1 with *first and *last set for a satisfiable range,
  * 0 to send the whole object (no range, several ranges or a syntax the
  * server may ignore), or -1 when the range is not satisfiable. */
@@ -460,7 +460,7 @@ target_has_nul(const struct request *req, const char *version)
 	return (size_t)(version - 1 - start) > strlen(req->target);
 }
 
-/* Answers a request whose fetch has ended. */
+/* Sends the response to a request whose fetch has ended. */
 static enum MHD_Result
 proxy_fetch_done(struct proxy *proxy, struct MHD_Connection *conn,
     struct request *req)
