@@ -377,7 +377,7 @@ cmd_hash(struct ctl_ctx *ctx)
 		int is_stdin = strcmp(name, "-") == 0;
 
 		fd = is_stdin ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && digest_fd(fd, raw, NULL) == 0) {
+		if (fd >= 0 && digest_fd_mapped(fd, raw, NULL) == 0) {
 			digest_to_hex(raw, hex);
 			print_checksum(hex, name);
 		} else {

@@ -6,6 +6,7 @@
 #include "fetch.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,9 @@
 #include "log.h"
 
 #define FETCH_BUFFER_SIZE (512 * 1024)
+/* Bytes written between two starts of writeback, so that the disk works
+ * while the transfer goes on and the fsync at the end has little left. */
+#define FETCH_WRITEBACK_STEP (16 * 1024 * 1024)
 
 struct fetch {
 	struct fetcher		*fetcher;
@@ -58,6 +62,7 @@ struct transfer {
 	int		 fd;
 	EVP_MD_CTX	*md;
 	uint64_t	 size;
+	uint64_t	 written_back;	/* bytes handed to writeback so far */
 	uint64_t	 max_size;
 	long		 bad_status;	/* non-200 final status seen in write */
 	int		 too_large;
@@ -211,6 +216,13 @@ fetch_write(char *data, size_t size, size_t nmemb, void *arg)
 		return 0;
 	}
 	t->size += len;
+	if (t->size - t->written_back >= FETCH_WRITEBACK_STEP) {
+		/* Starts writeback without waiting for it; errors surface at
+		 * the fsync before the rename. */
+		sync_file_range(t->fd, (off_t)t->written_back,
+		    (off_t)(t->size - t->written_back), SYNC_FILE_RANGE_WRITE);
+		t->written_back = t->size;
+	}
 	return len;
 }
 

@@ -14,6 +14,7 @@
 
 struct store {
 	sqlite3		*db;
+	sqlite3_stmt	*lookup;	/* prepared once: every request runs it */
 	pthread_mutex_t	 lock;
 	const char	*path;
 };
@@ -91,6 +92,13 @@ store_migrate(struct store *store)
 	return 0;
 }
 
+static void
+store_log_failure(struct store *store, const char *what)
+{
+	log_error("database %s: %s failed: %s", store->path, what,
+	    sqlite3_errmsg(store->db));
+}
+
 struct store *
 store_open(const char *path)
 {
@@ -117,6 +125,11 @@ store_open(const char *path)
 	    store_exec(store, "PRAGMA synchronous = FULL") != 0 ||
 	    store_migrate(store) != 0)
 		goto fail;
+	if (sqlite3_prepare_v3(store->db, "SELECT sha256 FROM pins WHERE url = ?1",
+	    -1, SQLITE_PREPARE_PERSISTENT, &store->lookup, NULL) != SQLITE_OK) {
+		store_log_failure(store, "preparing the pin lookup");
+		goto fail;
+	}
 	return store;
 fail:
 	store_close(store);
@@ -128,44 +141,36 @@ store_close(struct store *store)
 {
 	if (store == NULL)
 		return;
+	sqlite3_finalize(store->lookup);
 	sqlite3_close(store->db);
 	pthread_mutex_destroy(&store->lock);
 	free(store);
 }
 
-static void
-store_log_failure(struct store *store, const char *what)
-{
-	log_error("database %s: %s failed: %s", store->path, what,
-	    sqlite3_errmsg(store->db));
-}
 
 /* Looks up a pin with the lock already held. */
 static int
 store_pin_lookup_locked(struct store *store, const char *url,
     char sha256[DIGEST_HEX_LEN + 1])
 {
-	sqlite3_stmt *stmt = NULL;
+	sqlite3_stmt *stmt = store->lookup;
 	int ret = -1, rc;
 
-	if (sqlite3_prepare_v2(store->db,
-	    "SELECT sha256 FROM pins WHERE url = ?1", -1, &stmt, NULL) != SQLITE_OK)
-		goto out;
 	sqlite3_bind_text(stmt, 1, url, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
 		const unsigned char *hex = sqlite3_column_text(stmt, 0);
 
-		if (hex == NULL || strlen((const char *)hex) != DIGEST_HEX_LEN)
-			goto out;
-		memcpy(sha256, hex, DIGEST_HEX_LEN + 1);
-		ret = 1;
+		if (hex != NULL && strlen((const char *)hex) == DIGEST_HEX_LEN) {
+			memcpy(sha256, hex, DIGEST_HEX_LEN + 1);
+			ret = 1;
+		}
 	} else if (rc == SQLITE_DONE)
 		ret = 0;
-out:
 	if (ret < 0)
 		store_log_failure(store, "pin lookup");
-	sqlite3_finalize(stmt);
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
 	return ret;
 }
 

@@ -36,4 +36,10 @@ void digest_to_base64(const unsigned char raw[DIGEST_LEN],
  * (EIO when OpenSSL fails). */
 int digest_fd(int fd, unsigned char raw[DIGEST_LEN], uint64_t *size);
 
+/* Like digest_fd, but hashes a regular file through a read-only mapping,
+ * which saves copying it out of the page cache; other files are read.
+ * NOTE: a file truncated while it is hashed raises SIGBUS, so the daemon,
+ * which hashes files that others may change, uses digest_fd. */
+int digest_fd_mapped(int fd, unsigned char raw[DIGEST_LEN], uint64_t *size);
+
 #endif

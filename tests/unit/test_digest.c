@@ -380,6 +380,14 @@ digest_fd_large(void **state)
 			print_error("file of %zu bytes\n", sizes[i]);
 		assert_memory_equal(raw, expected, DIGEST_LEN);
 		assert_int_equal(size, sizes[i]);
+
+		/* The mapped variant gives the same digest and offset. */
+		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+		size = 0;
+		assert_int_equal(digest_fd_mapped(fd, raw, &size), 0);
+		assert_memory_equal(raw, expected, DIGEST_LEN);
+		assert_int_equal(size, sizes[i]);
+		assert_int_equal(lseek(fd, 0, SEEK_CUR), (off_t)sizes[i]);
 		close(fd);
 	}
 	free(data);
