@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -32,9 +33,23 @@ struct cache_seen {
  * collision only costs a second hash. */
 #define CACHE_SEEN_SLOTS 65536
 
+/* An object in the cache, for the size budget and its LRU eviction. */
+struct cache_entry {
+	struct cache_entry	*next;		/* in its bucket */
+	char			 hex[DIGEST_HEX_LEN + 1];
+	uint64_t		 size;
+	time_t			 used;		/* last served or stored */
+};
+
+#define CACHE_BUCKETS 4096
+
 struct cache {
 	char	*dir;
 	enum cache_verify verify;
+	uint64_t max_size;	/* 0: no budget */
+	pthread_mutex_t budget_lock;	/* guards the fields below */
+	uint64_t total;		/* bytes in objects/ */
+	struct cache_entry *buckets[CACHE_BUCKETS];
 	pthread_mutex_t seen_lock;
 	struct cache_seen *seen;	/* CACHE_SEEN_SLOTS entries */
 	int	 lock_fd;	/* lock, held while the daemon runs */
@@ -97,6 +112,158 @@ cache_lock(struct cache *cache)
 	return 0;
 }
 
+static struct cache_entry **
+bucket_of(struct cache *cache, const char *hex)
+{
+	unsigned char raw[DIGEST_LEN];
+
+	digest_from_hex(hex, raw);
+	return &cache->buckets[(raw[2] << 8 | raw[3]) % CACHE_BUCKETS];
+}
+
+/* Finds the entry of hex, with budget_lock held. */
+static struct cache_entry **
+entry_slot(struct cache *cache, const char *hex)
+{
+	struct cache_entry **pp;
+
+	for (pp = bucket_of(cache, hex); *pp != NULL; pp = &(*pp)->next)
+		if (strcmp((*pp)->hex, hex) == 0)
+			break;
+	return pp;
+}
+
+/* Records an object of size bytes, or refreshes its entry. */
+static void
+budget_add(struct cache *cache, const char *hex, uint64_t size, time_t used)
+{
+	struct cache_entry **pp, *e;
+
+	pthread_mutex_lock(&cache->budget_lock);
+	pp = entry_slot(cache, hex);
+	if ((e = *pp) != NULL) {
+		cache->total -= e->size;
+	} else if ((e = calloc(1, sizeof(*e))) != NULL) {
+		memcpy(e->hex, hex, sizeof(e->hex));
+		*pp = e;
+	}
+	if (e != NULL) {
+		e->size = size;
+		e->used = used;
+		cache->total += size;
+	}
+	pthread_mutex_unlock(&cache->budget_lock);
+}
+
+static void
+budget_remove(struct cache *cache, const char *hex)
+{
+	struct cache_entry **pp, *e;
+
+	pthread_mutex_lock(&cache->budget_lock);
+	pp = entry_slot(cache, hex);
+	if ((e = *pp) != NULL) {
+		*pp = e->next;
+		cache->total -= e->size;
+		free(e);
+	}
+	pthread_mutex_unlock(&cache->budget_lock);
+}
+
+static void
+budget_touch(struct cache *cache, const char *hex)
+{
+	struct cache_entry *e;
+
+	pthread_mutex_lock(&cache->budget_lock);
+	if ((e = *entry_slot(cache, hex)) != NULL)
+		e->used = time(NULL);
+	pthread_mutex_unlock(&cache->budget_lock);
+}
+
+/* Removes the least recently used objects, other than keep, until the
+ * cache fits max_size. An object being sent stays readable through its
+ * open descriptor, so removing it never cuts a transfer short. */
+static void
+budget_enforce(struct cache *cache, const char *keep)
+{
+	char name[3 + DIGEST_HEX_LEN + 1];
+
+	if (cache->max_size == 0)
+		return;
+	pthread_mutex_lock(&cache->budget_lock);
+	while (cache->total > cache->max_size) {
+		struct cache_entry **oldest = NULL, **pp, *e;
+		size_t b;
+
+		for (b = 0; b < CACHE_BUCKETS; b++)
+			for (pp = &cache->buckets[b]; *pp != NULL; pp = &(*pp)->next)
+				if (strcmp((*pp)->hex, keep) != 0 &&
+				    (oldest == NULL || (*pp)->used < (*oldest)->used))
+					oldest = pp;
+		if (oldest == NULL)
+			break;	/* only keep is left, and it alone is too large */
+		e = *oldest;
+		*oldest = e->next;
+		cache->total -= e->size;
+		snprintf(name, sizeof(name), "%.2s/%s", e->hex, e->hex);
+		if (unlinkat(cache->objects_fd, name, 0) != 0 && errno != ENOENT)
+			log_errno("cache: cannot evict object %s", e->hex);
+		else
+			log_info("cache: evicted object %s (%llu bytes, least recently used) to stay within max_size",
+			    e->hex, (unsigned long long)e->size);
+		free(e);
+	}
+	pthread_mutex_unlock(&cache->budget_lock);
+}
+
+/* Reads the sizes of the objects already in the cache. */
+static void
+budget_scan(struct cache *cache)
+{
+	struct dirent *sub, *de;
+	DIR *top, *d;
+	struct stat st;
+	unsigned long count = 0;
+	int fd, subfd;
+
+	fd = dup(cache->objects_fd);
+	if (fd < 0 || (top = fdopendir(fd)) == NULL) {
+		log_errno("cache: cannot list %s/objects", cache->dir);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((sub = readdir(top)) != NULL) {
+		if (strlen(sub->d_name) != 2 || sub->d_name[0] == '.')
+			continue;
+		subfd = openat(cache->objects_fd, sub->d_name,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (subfd < 0 || (d = fdopendir(subfd)) == NULL) {
+			if (subfd >= 0)
+				close(subfd);
+			continue;
+		}
+		while ((de = readdir(d)) != NULL) {
+			unsigned char raw[DIGEST_LEN];
+
+			if (strlen(de->d_name) != DIGEST_HEX_LEN ||
+			    digest_from_hex(de->d_name, raw) != 0 ||
+			    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+			    !S_ISREG(st.st_mode))
+				continue;
+			budget_add(cache, de->d_name, (uint64_t)st.st_size, st.st_mtime);
+			count++;
+		}
+		closedir(d);
+	}
+	closedir(top);
+	log_info("cache: %lu objects, %llu bytes, max_size %llu bytes%s",
+	    count, (unsigned long long)cache->total,
+	    (unsigned long long)cache->max_size,
+	    cache->max_size == 0 ? " (no limit)" : "");
+}
+
 /* Removes what a crash or a kill left in tmp/. */
 static void
 cache_sweep_tmp(struct cache *cache)
@@ -127,7 +294,7 @@ cache_sweep_tmp(struct cache *cache)
 }
 
 struct cache *
-cache_open(const char *dir, enum cache_verify verify)
+cache_open(const char *dir, enum cache_verify verify, uint64_t max_size)
 {
 	struct cache *cache;
 
@@ -141,7 +308,9 @@ cache_open(const char *dir, enum cache_verify verify)
 		return NULL;
 	}
 	cache->verify = verify;
+	cache->max_size = max_size;
 	pthread_mutex_init(&cache->seen_lock, NULL);
+	pthread_mutex_init(&cache->budget_lock, NULL);
 	cache->lock_fd = cache->objects_fd = cache->tmp_fd = -1;
 	if (make_dir(dir) != 0 || cache_lock(cache) != 0 ||
 	    (cache->objects_fd = open_dir(dir, "objects")) < 0 ||
@@ -150,6 +319,8 @@ cache_open(const char *dir, enum cache_verify verify)
 		return NULL;
 	}
 	cache_sweep_tmp(cache);
+	budget_scan(cache);
+	budget_enforce(cache, "");
 	return cache;
 }
 
@@ -165,6 +336,15 @@ cache_close(struct cache *cache)
 	if (cache->lock_fd >= 0)
 		close(cache->lock_fd);
 	pthread_mutex_destroy(&cache->seen_lock);
+	pthread_mutex_destroy(&cache->budget_lock);
+	for (size_t b = 0; b < CACHE_BUCKETS; b++) {
+		struct cache_entry *e, *next;
+
+		for (e = cache->buckets[b]; e != NULL; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
 	free(cache->seen);
 	free(cache->dir);
 	free(cache);
@@ -240,6 +420,7 @@ cache_verify_object(struct cache *cache, int fd, const char *hex,
 	snprintf(name, sizeof(name), "%.2s/%s", hex, hex);
 	if (unlinkat(cache->objects_fd, name, 0) != 0 && errno != ENOENT)
 		log_errno("cache: cannot remove tampered object %s", hex);
+	budget_remove(cache, hex);
 	log_error("cache: object %s was changed on disk (it now hashes to %s, "
 	    "%lld bytes); removed it, it will be fetched again", hex, observed,
 	    (long long)st->st_size);
@@ -274,6 +455,7 @@ cache_object_open(struct cache *cache, const char *hex, uint64_t *size)
 		return -1;
 	}
 	*size = (uint64_t)st.st_size;
+	budget_touch(cache, hex);
 	return fd;
 }
 
@@ -324,9 +506,12 @@ cache_commit(struct cache *cache, int fd, const char *path, const char *hex)
 		goto fail;
 	}
 	/* The renamed file was verified while it streamed in. */
-	if (fstat(fd, &st) == 0)
+	if (fstat(fd, &st) == 0) {
 		cache_remember(cache, hex, &st);
+		budget_add(cache, hex, (uint64_t)st.st_size, time(NULL));
+	}
 	close(fd);
+	budget_enforce(cache, hex);
 
 	/* Sync the folder too, so that the new name survives a power loss. */
 	subfd = openat(cache->objects_fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -24,9 +24,11 @@ enum cache_verify {
 };
 
 /* Opens the cache at dir, creating its folders as needed, locks it
- * against a second daemon, and removes leftover temporary files.
+ * against a second daemon, removes leftover temporary files, and evicts
+ * the least recently used objects past max_size bytes (0: no limit).
  * Returns NULL after logging why. */
-struct cache *cache_open(const char *dir, enum cache_verify verify);
+struct cache *cache_open(const char *dir, enum cache_verify verify,
+    uint64_t max_size);
 void cache_close(struct cache *cache);
 
 /* Opens the verified object with digest hex for reading, hashing it first

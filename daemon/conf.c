@@ -46,6 +46,7 @@ static const struct conf_key conf_keys[] = {
 	{ "storage", "database", T_PATH, F(storage_database), 0, 0, NULL },
 	{ "storage", "cache_dir", T_PATH, F(storage_cache_dir), 0, 0, NULL },
 	{ "storage", "verify", T_CHOICE, F(storage_verify), 0, 0, verify_choices },
+	{ "storage", "max_size", T_SIZE, F(storage_max_size), 0, 0, NULL },
 	{ "tls", "ca_cert", T_PATH, F(tls_ca_cert), 0, 0, NULL },
 	{ "tls", "ca_key", T_PATH, F(tls_ca_key), 0, 0, NULL },
 	{ "tls", "max_certificates", T_UINT, F(tls_max_certificates), 16, 1000000, NULL },

@@ -33,6 +33,7 @@ struct conf {
 	char		*storage_database;
 	char		*storage_cache_dir;
 	int		 storage_verify;	/* 0 changed, 1 always, 2 never */
+	uint64_t	 storage_max_size;	/* bytes of objects; 0: no limit */
 
 	char		*tls_ca_cert;		/* CA for intercepted tunnels */
 	char		*tls_ca_key;

@@ -185,7 +185,8 @@ main(int argc, char **argv)
 		goto out;
 	if ((store = store_open(conf.storage_database)) == NULL ||
 	    (cache = cache_open(conf.storage_cache_dir,
-	    (enum cache_verify)conf.storage_verify)) == NULL ||
+	    (enum cache_verify)conf.storage_verify,
+	    conf.storage_max_size)) == NULL ||
 	    (ca = ca_open(conf.tls_ca_cert, conf.tls_ca_key,
 	    conf.tls_max_certificates)) == NULL ||
 	    (fetcher = fetcher_create(&conf, cache, store)) == NULL ||
