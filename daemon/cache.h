@@ -32,7 +32,7 @@ struct cache *cache_open(const char *dir, enum cache_verify verify,
 void cache_close(struct cache *cache);
 
 /* Opens the verified object with digest hex for reading, hashing it first
- * as the verify mode says. An object that no longer matches is removed.
+ * when the verify mode requires it. An object that no longer matches is removed.
  * Returns the file descriptor and sets *size, or -1 with errno ENOENT when
  * no good object is cached (other errors are logged). The caller closes
  * the descriptor. */

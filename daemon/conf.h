@@ -14,7 +14,7 @@ struct conf_addr {
 	char			 text[64];	/* as written, for logs */
 };
 
-/* Most ports that proxy.connect_ports may list. */
+/* Maximum number of ports in proxy.connect_ports. */
 #define CONF_MAX_PORTS 32
 
 struct conf {

@@ -58,7 +58,7 @@ void fetch_release(struct fetcher *fetcher, struct fetch *fetch);
 
 /* Aborts running fetches, resumes their waiting connections with status
  * 503, waits until every fetch thread has ended, then waits up to grace
- * seconds for the waiting requests to be answered. */
+ * seconds until those requests have their responses. */
 void fetcher_stop(struct fetcher *fetcher, unsigned grace);
 void fetcher_free(struct fetcher *fetcher);
 

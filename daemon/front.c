@@ -77,7 +77,7 @@ struct peer {
 	SSL			*ssl;		/* NULL for a plain tunnel */
 	int			 tls_checked;	/* first byte looked at */
 	int			 alert;		/* alert sent by the client, or -1 */
-	int			 refused;	/* a callback logged why */
+	int			 refused;	/* a callback logged error */
 
 	struct buffer		*to_other, *to_client;
 	int			 client_eof, other_eof;
@@ -276,9 +276,9 @@ host_passthrough(const struct conf *conf, const char *host)
 }
 
 /* Parses "CONNECT authority HTTP/1.x" into p->host and p->port. Returns 0,
- * or the status to reject with and *why. */
+ * or the status to reject with and *error. */
 static int
-parse_connect(struct peer *p, char *line, const char **why)
+parse_connect(struct peer *p, char *line, const char **error)
 {
 	char *target, *version, *colon, *end;
 	size_t hlen, i;
@@ -288,7 +288,7 @@ parse_connect(struct peer *p, char *line, const char **why)
 	version = strchr(target, ' ');
 	if (version == NULL || (strcmp(version + 1, "HTTP/1.1") != 0 &&
 	    strcmp(version + 1, "HTTP/1.0") != 0)) {
-		*why = "malformed CONNECT request line, expected CONNECT HOST:PORT HTTP/1.1";
+		*error = "malformed CONNECT request line, expected CONNECT HOST:PORT HTTP/1.1";
 		return 400;
 	}
 	*version = '\0';
@@ -298,25 +298,25 @@ parse_connect(struct peer *p, char *line, const char **why)
 		char *close = strchr(target, ']');
 
 		if (close == NULL || close[1] != ':') {
-			*why = "CONNECT target has no port, expected [IPV6]:PORT";
+			*error = "CONNECT target has no port, expected [IPV6]:PORT";
 			return 400;
 		}
 		*close = '\0';
 		if (inet_pton(AF_INET6, target + 1, &a6) != 1 ||
 		    inet_ntop(AF_INET6, &a6, p->host, sizeof(p->host)) == NULL) {
-			*why = "CONNECT target is not a valid IPv6 address";
+			*error = "CONNECT target is not a valid IPv6 address";
 			return 400;
 		}
 		colon = close + 1;
 	} else {
 		colon = strrchr(target, ':');
 		if (colon == NULL) {
-			*why = "CONNECT target has no port, expected HOST:PORT";
+			*error = "CONNECT target has no port, expected HOST:PORT";
 			return 400;
 		}
 		hlen = (size_t)(colon - target);
 		if (hlen == 0 || hlen > HOST_MAX) {
-			*why = hlen == 0 ? "CONNECT target has an empty host" :
+			*error = hlen == 0 ? "CONNECT target has an empty host" :
 			    "CONNECT host is longer than 253 characters";
 			return 400;
 		}
@@ -325,7 +325,7 @@ parse_connect(struct peer *p, char *line, const char **why)
 
 			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_')) {
-				*why = "CONNECT host contains a character not allowed in a host name";
+				*error = "CONNECT host contains a character not allowed in a host name";
 				return 400;
 			}
 			p->host[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
@@ -337,12 +337,12 @@ parse_connect(struct peer *p, char *line, const char **why)
 	port = strtol(colon + 1, &end, 10);
 	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 ||
 	    port < 1 || port > 65535) {
-		*why = "CONNECT target has an invalid port";
+		*error = "CONNECT target has an invalid port";
 		return 400;
 	}
 	p->port = (int)port;
 	if (!port_allowed(p->front->conf, p->port)) {
-		*why = "CONNECT to this port is not allowed: add it to [proxy] connect_ports";
+		*error = "CONNECT to this port is not allowed: add it to [proxy] connect_ports";
 		return 403;
 	}
 	return 0;
@@ -393,7 +393,7 @@ peer_read_head(struct peer *p)
 {
 	static const char connect[] = "CONNECT ";
 	char buf[HEAD_MAX + 1];
-	const char *why;
+	const char *error;
 	ssize_t n;
 	size_t head_len;
 	int status;
@@ -435,12 +435,12 @@ peer_read_head(struct peer *p)
 	buf[head_len] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
 
-	status = parse_connect(p, buf, &why);
+	status = parse_connect(p, buf, &error);
 	if (status != 0) {
 		if (status == 403)
-			peer_reject(p, 403, "Forbidden", "%s (port %d)", why, p->port);
+			peer_reject(p, 403, "Forbidden", "%s (port %d)", error, p->port);
 		else
-			peer_reject(p, status, "Bad Request", "%s", why);
+			peer_reject(p, status, "Bad Request", "%s", error);
 		return;
 	}
 	if (host_passthrough(p->front->conf, p->host))

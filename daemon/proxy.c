@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The proxy listener. A request names an upstream URL in absolute form
- * (forward proxy) or mirror form (/https/host/path); the URL is normalised,
- * looked up in the allowlist, and answered from the cache or after a
- * verified upstream fetch. Nothing else is ever sent to a client. */
+ * (forward proxy), in mirror form (/https/host/path), or as a path inside a
+ * CONNECT tunnel. The URL is normalised and looked up in the allowlist, and
+ * the response comes from the cache, after a verified upstream fetch if
+ * needed. A client receives a verified object or an error message, never
+ * upstream bytes that were not verified. */
 #include "proxy.h"
 
 #include <errno.h>
@@ -353,10 +355,10 @@ count_host(void *arg, enum MHD_ValueKind kind, const char *key,
 }
 
 /* Checks that the Host header of a request inside a tunnel names the
- * CONNECT host and port. Returns 0, or -1 with *why set. */
+ * CONNECT host and port. Returns 0, or -1 with *error set. */
 static int
 proxy_check_tunnel_host(struct MHD_Connection *conn,
-    const struct front_origin *origin, const char **why)
+    const struct front_origin *origin, const char **error)
 {
 	char raw[2 * sizeof(origin->url)], normal[sizeof(raw)];
 	char expected[sizeof(origin->url) + 1];
@@ -365,23 +367,23 @@ proxy_check_tunnel_host(struct MHD_Connection *conn,
 
 	host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	if (host == NULL) {
-		*why = "request inside the tunnel has no Host header";
+		*error = "request inside the tunnel has no Host header";
 		return -1;
 	}
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_host, &hosts);
 	if (hosts > 1) {
-		*why = "request has more than one Host header";
+		*error = "request has more than one Host header";
 		return -1;
 	}
 	if (strlen(host) > sizeof(origin->url)) {
-		*why = "Host header names another host than the CONNECT request";
+		*error = "Host header names another host than the CONNECT request";
 		return -1;
 	}
 	snprintf(raw, sizeof(raw), "https://%s/", host);
 	snprintf(expected, sizeof(expected), "%s/", origin->url);
 	if (url_normalise(raw, strlen(raw), normal, sizeof(normal), &err) != 0 ||
 	    strcmp(normal, expected) != 0) {
-		*why = "Host header names another host than the CONNECT request";
+		*error = "Host header names another host than the CONNECT request";
 		return -1;
 	}
 	return 0;
@@ -389,16 +391,16 @@ proxy_check_tunnel_host(struct MHD_Connection *conn,
 
 /* Turns the request-target into an absolute URL in buf. Inside a tunnel
  * the target is a path on the tunnel's origin. Returns 0, or the HTTP
- * status to send and *why set. */
+ * status to send and *error set. */
 static unsigned
 proxy_target_url(const struct request *req, char *buf, size_t size,
-    const char **why)
+    const char **error)
 {
 	const char *target = req->target;
 	size_t len = strlen(target);
 
 	if (len > URL_MAX_LEN) {
-		*why = "request target is longer than 8192 bytes";
+		*error = "request target is longer than 8192 bytes";
 		return MHD_HTTP_URI_TOO_LONG;
 	}
 	if (req->origin != NULL) {
@@ -409,12 +411,12 @@ proxy_target_url(const struct request *req, char *buf, size_t size,
 			return 0;
 		}
 		if (target[0] != '/') {
-			*why = "inside a CONNECT tunnel the request target must be a path";
+			*error = "inside a CONNECT tunnel the request target must be a path";
 			return MHD_HTTP_BAD_REQUEST;
 		}
 		if ((size_t)snprintf(buf, size, "%s%s", req->origin->url,
 		    target) >= size) {
-			*why = "URL is longer than 8192 bytes";
+			*error = "URL is longer than 8192 bytes";
 			return MHD_HTTP_URI_TOO_LONG;
 		}
 		return 0;
@@ -435,11 +437,11 @@ proxy_target_url(const struct request *req, char *buf, size_t size,
 		return 0;
 	}
 	if (target[0] == '/') {
-		*why = "not a proxy request: use the URL as the request target "
+		*error = "not a proxy request: use the URL as the request target "
 		    "(http_proxy) or the mirror form /https/HOST/PATH";
 		return MHD_HTTP_NOT_FOUND;
 	}
-	*why = "malformed request target";
+	*error = "malformed request target";
 	return MHD_HTTP_BAD_REQUEST;
 }
 
@@ -485,7 +487,7 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 	struct request *req = *req_cls;
 	struct fetch *fetch = NULL;
 	char absolute[URL_MAX_LEN + 16];
-	const char *why;
+	const char *error;
 	unsigned status;
 	uint64_t size;
 	int rc, fd;
@@ -518,9 +520,9 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 			    "bad-request", NULL,
 			    "a request body is not accepted on GET or HEAD");
 
-		/* Otherwise answer once the request is complete: a response
-		 * queued on the first call makes libmicrohttpd close the
-		 * connection afterwards. */
+		/* Otherwise respond once the request is complete, because a
+		 * response queued on the first call makes libmicrohttpd close
+		 * the connection afterwards. */
 		req->called = 1;
 		return MHD_YES;
 	}
@@ -531,18 +533,18 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 		return proxy_error(conn, req, MHD_HTTP_BAD_REQUEST, "bad-request",
 		    NULL, "invalid URL: request target contains a NUL byte");
 
-	status = proxy_target_url(req, absolute, sizeof(absolute), &why);
+	status = proxy_target_url(req, absolute, sizeof(absolute), &error);
 	if (status != 0)
-		return proxy_error(conn, req, status, "bad-request", NULL, "%s", why);
+		return proxy_error(conn, req, status, "bad-request", NULL, "%s", error);
 	if (req->origin != NULL &&
-	    proxy_check_tunnel_host(conn, req->origin, &why) != 0)
+	    proxy_check_tunnel_host(conn, req->origin, &error) != 0)
 		return proxy_error(conn, req, MHD_HTTP_BAD_REQUEST, "bad-request",
-		    NULL, "%s", why);
+		    NULL, "%s", error);
 	if (url_normalise(absolute, strlen(absolute), req->url, sizeof(req->url),
-	    &why) != 0) {
+	    &error) != 0) {
 		req->url[0] = '\0';
 		return proxy_error(conn, req, MHD_HTTP_BAD_REQUEST, "bad-request",
-		    NULL, "invalid URL: %s", why);
+		    NULL, "invalid URL: %s", error);
 	}
 
 	if (req->origin != NULL) {
