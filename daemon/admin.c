@@ -290,7 +290,7 @@ admin_pins_remove(struct admin *admin, struct MHD_Connection *conn,
 	size_t raw_len;
 	int rc;
 
-	/* The decoded length, so that url_normalise sees a %00 as a NUL. */
+	/* The decoded length, so that url_normalise rejects a %00 as a NUL. */
 	if (MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, "url", 3,
 	    &raw_url, &raw_len) != MHD_YES || raw_url == NULL)
 		return admin_error(conn, 400, NULL,

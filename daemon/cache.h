@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The content-addressed object cache on disk.
  *
- * Layout under cache_dir: objects/ab/abcdef... holds verified objects,
- * named by the lower-case hex of their SHA-256; tmp/ holds transfers in
- * progress; lock is locked by the running daemon and holds its pid. An object appears under objects/ only by rename(2) after its
+ * Layout under cache_dir: objects/ab/abcdef... contains verified objects,
+ * named by the lower-case hex of their SHA-256. tmp/ contains transfers in
+ * progress. The file lock is locked by the running daemon and contains its
+ * pid. An object appears under objects/ only by rename(2) after its
  * digest matched and its data was synced, so a crash leaves at worst a
  * file in tmp/, which the next start removes. */
 #ifndef HASHGATE_CACHE_H

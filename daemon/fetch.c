@@ -585,7 +585,7 @@ fetcher_stop(struct fetcher *fetcher, unsigned grace)
 		    &deadline) != 0)
 			break;
 	if (fetcher->waiters > 0)
-		log_warning("fetch: %u waiting clients were not answered within %u s of shutdown",
+		log_warning("fetch: %u waiting clients got no response within %u s of shutdown",
 		    fetcher->waiters, grace);
 	pthread_mutex_unlock(&fetcher->lock);
 }

@@ -43,7 +43,7 @@ struct fetcher *fetcher_create(const struct conf *conf, struct cache *cache,
 int fetcher_check_ca_file(const char *path);
 
 /* Joins the fetch of url with digest hex, starting it if none runs.
- * On FETCH_JOIN_WAITING, conn has been suspended and *fetchp holds a
+ * On FETCH_JOIN_WAITING, conn has been suspended and *fetchp is a
  * reference: once the connection is resumed, read fetch_result and then
  * call fetch_release. request_id and client are for logs and audit. */
 enum fetch_join fetcher_join(struct fetcher *fetcher, const char *url,

@@ -82,7 +82,7 @@ http_start(const char *name, int listen_fd, unsigned threads,
 		    threads, NULL };
 	options[n] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
-	/* The logger comes first so that it sees errors in the options too. */
+	/* The logger comes first so that errors in the options reach it too. */
 	d = MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_arg,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_log_mhd, (void *)name,
 	    MHD_OPTION_ARRAY, options,

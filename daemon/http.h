@@ -9,7 +9,7 @@
 
 #include "conf.h"
 
-/* Most options that http_start accepts in extra. */
+/* Maximum number of options that http_start accepts in extra. */
 #define HTTP_MAX_OPTIONS 16
 
 /* Opens a listening TCP socket on addr. Returns it, or -1 after logging

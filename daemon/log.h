@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Logging to stderr, one line per event, safe to call from any thread.
  *
- * Levels: "error" for failures an operator must fix (start-up errors, a
- * broken cache directory), "warning" for failed requests and upstream
- * faults that the daemon survived, "info" for start, stop and one line per
- * request, "debug" for detail that helps when tracing a single request.
+ * Levels: "error" is for failures an operator must fix, such as start-up
+ * errors or a broken cache directory. "warning" is for failed requests and
+ * upstream faults that the daemon survived. "info" is for start, stop and
+ * one line per request. "debug" is for detail that helps when tracing a
+ * single request.
  * Messages use key=value fields; values that come from clients or upstream
  * servers must pass through log_escape first. */
 #ifndef HASHGATE_LOG_H

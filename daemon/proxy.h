@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The proxy listener: forward-proxy and mirror-form requests, answered
- * only with verified objects. */
+/* The proxy listener: forward-proxy, mirror-form and tunnelled requests,
+ * whose responses carry only verified objects or error messages. */
 #ifndef HASHGATE_PROXY_H
 #define HASHGATE_PROXY_H
 

@@ -119,8 +119,9 @@ store_open(const char *path)
 		goto fail;
 	}
 	sqlite3_busy_timeout(store->db, 5000);
-	/* WAL with synchronous=FULL: a committed pin survives a crash or a
-	 * power loss, and readers never block the writer. */
+	/* synchronous=FULL syncs every commit, so a pin that the admin API
+	 * acknowledged survives a crash or a power loss. WAL keeps each
+	 * commit to one append and sync of the log. */
 	if (store_exec(store, "PRAGMA journal_mode = WAL") != 0 ||
 	    store_exec(store, "PRAGMA synchronous = FULL") != 0 ||
 	    store_migrate(store) != 0)

@@ -14,7 +14,7 @@
 /* Parses a SHA-256 digest written as 64 hex digits in either case, with or
  * without a "sha256:" prefix (prefix matched without regard to case), into
  * lower-case hex in hex (DIGEST_HEX_LEN + 1 bytes). Returns 0, or -1 with
- * *err pointing at a static message that says what is wrong. */
+ * *err pointing at a static message that names the problem. */
 int digest_parse(const char *text, char hex[DIGEST_HEX_LEN + 1],
     const char **err);
 
