@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,9 +46,9 @@ struct cache_entry {
 
 struct cache {
 	char	*dir;
-	enum cache_verify verify;
-	uint64_t max_size;	/* 0: no budget */
+	_Atomic int verify;	/* enum cache_verify; SIGHUP may change it */
 	pthread_mutex_t budget_lock;	/* guards the fields below */
+	uint64_t max_size;	/* 0: no budget */
 	uint64_t total;		/* bytes in objects/ */
 	struct cache_entry *buckets[CACHE_BUCKETS];
 	pthread_mutex_t seen_lock;
@@ -189,10 +190,8 @@ budget_enforce(struct cache *cache, const char *keep)
 {
 	char name[3 + DIGEST_HEX_LEN + 1];
 
-	if (cache->max_size == 0)
-		return;
 	pthread_mutex_lock(&cache->budget_lock);
-	while (cache->total > cache->max_size) {
+	while (cache->max_size != 0 && cache->total > cache->max_size) {
 		struct cache_entry **oldest = NULL, **pp, *e;
 		size_t b;
 
@@ -325,6 +324,17 @@ cache_open(const char *dir, enum cache_verify verify, uint64_t max_size)
 }
 
 void
+cache_set_policy(struct cache *cache, enum cache_verify verify,
+    uint64_t max_size)
+{
+	cache->verify = verify;
+	pthread_mutex_lock(&cache->budget_lock);
+	cache->max_size = max_size;
+	pthread_mutex_unlock(&cache->budget_lock);
+	budget_enforce(cache, "");
+}
+
+void
 cache_close(struct cache *cache)
 {
 	if (cache == NULL)
@@ -394,11 +404,11 @@ cache_verify_object(struct cache *cache, int fd, const char *hex,
 {
 	unsigned char raw[DIGEST_LEN];
 	char observed[DIGEST_HEX_LEN + 1], name[3 + DIGEST_HEX_LEN + 1];
-	int known;
+	int known, verify = cache->verify;
 
-	if (cache->verify == CACHE_VERIFY_NEVER)
+	if (verify == CACHE_VERIFY_NEVER)
 		return 0;
-	if (cache->verify == CACHE_VERIFY_CHANGED) {
+	if (verify == CACHE_VERIFY_CHANGED) {
 		pthread_mutex_lock(&cache->seen_lock);
 		known = seen_matches(seen_slot(cache, hex), hex, st);
 		pthread_mutex_unlock(&cache->seen_lock);

@@ -32,6 +32,12 @@ struct cache *cache_open(const char *dir, enum cache_verify verify,
     uint64_t max_size);
 void cache_close(struct cache *cache);
 
+/* Changes the verify mode and the size budget of an open cache, evicting
+ * objects at once if the cache is now over max_size. Safe to call while
+ * other threads use the cache. */
+void cache_set_policy(struct cache *cache, enum cache_verify verify,
+    uint64_t max_size);
+
 /* Opens the verified object with digest hex for reading, hashing it first
  * when the verify mode requires it. An object that no longer matches is removed.
  * Returns the file descriptor and sets *size, or -1 with errno ENOENT when

@@ -25,6 +25,7 @@ struct conf_key {
 	size_t		 offset;
 	unsigned long	 min, max;	/* T_UINT and T_SIZE bounds */
 	const char *const *choices;	/* T_CHOICE words, NULL-terminated */
+	int		 reloadable;	/* SIGHUP applies a new value */
 };
 
 static const char *const verify_choices[] = { "changed", "always", "never", NULL };
@@ -34,32 +35,32 @@ static const char *const log_level_choices[] = { "error", "warning", "info", "de
 #define F(field) offsetof(struct conf, field)
 
 static const struct conf_key conf_keys[] = {
-	{ "proxy", "listen", T_ADDR, F(proxy_listen), 0, 0, NULL },
-	{ "proxy", "threads", T_UINT, F(proxy_threads), 1, 256, NULL },
-	{ "proxy", "connection_limit", T_UINT, F(proxy_connection_limit), 1, 100000, NULL },
-	{ "proxy", "per_ip_limit", T_UINT, F(proxy_per_ip_limit), 0, 100000, NULL },
-	{ "proxy", "connection_timeout", T_UINT, F(proxy_connection_timeout), 1, 86400, NULL },
-	{ "proxy", "connect_ports", T_PORTS, F(proxy_connect_ports), 0, 0, NULL },
-	{ "proxy", "tunnel_hosts", T_HOSTS, F(proxy_tunnel_hosts), 0, 0, NULL },
-	{ "admin", "listen", T_ADDR, F(admin_listen), 0, 0, NULL },
-	{ "admin", "token_file", T_PATH, F(admin_token_file), 0, 0, NULL },
-	{ "storage", "database", T_PATH, F(storage_database), 0, 0, NULL },
-	{ "storage", "cache_dir", T_PATH, F(storage_cache_dir), 0, 0, NULL },
-	{ "storage", "verify", T_CHOICE, F(storage_verify), 0, 0, verify_choices },
-	{ "storage", "max_size", T_SIZE, F(storage_max_size), 0, 0, NULL },
-	{ "tls", "ca_cert", T_PATH, F(tls_ca_cert), 0, 0, NULL },
-	{ "tls", "ca_key", T_PATH, F(tls_ca_key), 0, 0, NULL },
-	{ "tls", "max_certificates", T_UINT, F(tls_max_certificates), 16, 1000000, NULL },
-	{ "log", "target", T_CHOICE, F(log_target), 0, 0, log_target_choices },
-	{ "log", "level", T_CHOICE, F(log_level), 0, 0, log_level_choices },
-	{ "upstream", "ca_file", T_PATH, F(upstream_ca_file), 0, 0, NULL },
-	{ "upstream", "connect_timeout", T_UINT, F(upstream_connect_timeout), 1, 3600, NULL },
-	{ "upstream", "timeout", T_UINT, F(upstream_timeout), 1, 604800, NULL },
-	{ "upstream", "low_speed_limit", T_UINT, F(upstream_low_speed_limit), 0, 1000000000, NULL },
-	{ "upstream", "low_speed_time", T_UINT, F(upstream_low_speed_time), 1, 3600, NULL },
-	{ "upstream", "max_redirects", T_UINT, F(upstream_max_redirects), 0, 20, NULL },
-	{ "upstream", "max_fetches", T_UINT, F(upstream_max_fetches), 1, 4096, NULL },
-	{ "upstream", "max_object_size", T_SIZE, F(max_object_size), 1, 0, NULL },
+	{ "proxy", "listen", T_ADDR, F(proxy_listen), 0, 0, NULL, 0 },
+	{ "proxy", "threads", T_UINT, F(proxy_threads), 1, 256, NULL, 0 },
+	{ "proxy", "connection_limit", T_UINT, F(proxy_connection_limit), 1, 100000, NULL, 0 },
+	{ "proxy", "per_ip_limit", T_UINT, F(proxy_per_ip_limit), 0, 100000, NULL, 0 },
+	{ "proxy", "connection_timeout", T_UINT, F(proxy_connection_timeout), 1, 86400, NULL, 0 },
+	{ "proxy", "connect_ports", T_PORTS, F(proxy_connect_ports), 0, 0, NULL, 1 },
+	{ "proxy", "tunnel_hosts", T_HOSTS, F(proxy_tunnel_hosts), 0, 0, NULL, 1 },
+	{ "admin", "listen", T_ADDR, F(admin_listen), 0, 0, NULL, 0 },
+	{ "admin", "token_file", T_PATH, F(admin_token_file), 0, 0, NULL, 0 },
+	{ "storage", "database", T_PATH, F(storage_database), 0, 0, NULL, 0 },
+	{ "storage", "cache_dir", T_PATH, F(storage_cache_dir), 0, 0, NULL, 0 },
+	{ "storage", "verify", T_CHOICE, F(storage_verify), 0, 0, verify_choices, 1 },
+	{ "storage", "max_size", T_SIZE, F(storage_max_size), 0, 0, NULL, 1 },
+	{ "tls", "ca_cert", T_PATH, F(tls_ca_cert), 0, 0, NULL, 0 },
+	{ "tls", "ca_key", T_PATH, F(tls_ca_key), 0, 0, NULL, 0 },
+	{ "tls", "max_certificates", T_UINT, F(tls_max_certificates), 16, 1000000, NULL, 0 },
+	{ "log", "target", T_CHOICE, F(log_target), 0, 0, log_target_choices, 1 },
+	{ "log", "level", T_CHOICE, F(log_level), 0, 0, log_level_choices, 1 },
+	{ "upstream", "ca_file", T_PATH, F(upstream_ca_file), 0, 0, NULL, 1 },
+	{ "upstream", "connect_timeout", T_UINT, F(upstream_connect_timeout), 1, 3600, NULL, 1 },
+	{ "upstream", "timeout", T_UINT, F(upstream_timeout), 1, 604800, NULL, 1 },
+	{ "upstream", "low_speed_limit", T_UINT, F(upstream_low_speed_limit), 0, 1000000000, NULL, 1 },
+	{ "upstream", "low_speed_time", T_UINT, F(upstream_low_speed_time), 1, 3600, NULL, 1 },
+	{ "upstream", "max_redirects", T_UINT, F(upstream_max_redirects), 0, 20, NULL, 1 },
+	{ "upstream", "max_fetches", T_UINT, F(upstream_max_fetches), 1, 4096, NULL, 1 },
+	{ "upstream", "max_object_size", T_SIZE, F(max_object_size), 1, 0, NULL, 1 },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -580,4 +581,58 @@ conf_free(struct conf *conf)
 	free(conf->tls_ca_cert);
 	free(conf->tls_ca_key);
 	memset(conf, 0, sizeof(*conf));
+}
+
+/* Tells whether key k has the same value in a and b. */
+static int
+conf_key_equal(const struct conf_key *k, const struct conf *a,
+    const struct conf *b)
+{
+	const void *fa = (const char *)a + k->offset;
+	const void *fb = (const char *)b + k->offset;
+	const char *sa, *sb;
+
+	switch (k->type) {
+	case T_ADDR:
+		return strcmp(((const struct conf_addr *)fa)->text,
+		    ((const struct conf_addr *)fb)->text) == 0;
+	case T_PATH:
+	case T_HOSTS:
+		sa = *(char *const *)fa;
+		sb = *(char *const *)fb;
+		if (sa == NULL || sb == NULL)
+			return sa == sb;
+		return strcmp(sa, sb) == 0;
+	case T_UINT:
+		return *(const unsigned *)fa == *(const unsigned *)fb;
+	case T_CHOICE:
+		return *(const int *)fa == *(const int *)fb;
+	case T_SIZE:
+		return *(const uint64_t *)fa == *(const uint64_t *)fb;
+	case T_PORTS:
+		return a->proxy_nconnect_ports == b->proxy_nconnect_ports &&
+		    memcmp(a->proxy_connect_ports, b->proxy_connect_ports,
+		    a->proxy_nconnect_ports * sizeof(a->proxy_connect_ports[0])) == 0;
+	}
+	return 0;
+}
+
+int
+conf_compare(const struct conf *a, const struct conf *b,
+    conf_change_fn change, void *arg)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < NKEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		char name[64];
+
+		if (conf_key_equal(k, a, b))
+			continue;
+		snprintf(name, sizeof(name), "%s.%s", k->section, k->name);
+		change(arg, name, k->reloadable);
+		n++;
+	}
+	return n;
 }

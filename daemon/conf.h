@@ -67,6 +67,15 @@ int conf_defaults(struct conf *conf);
 int conf_load(struct conf *conf, const char *path, conf_report_fn report,
     void *arg);
 
+/* Receives the name of a key, as "section.key", whose value differs,
+ * and whether SIGHUP can apply the new value. */
+typedef void (*conf_change_fn)(void *arg, const char *key, int reloadable);
+
+/* Calls change for every key whose value differs between a and b, in the
+ * order of the configuration reference. Returns the number of such keys. */
+int conf_compare(const struct conf *a, const struct conf *b,
+    conf_change_fn change, void *arg);
+
 /* Releases the strings that conf owns. conf itself is not freed. */
 void conf_free(struct conf *conf);
 

@@ -28,8 +28,22 @@
  * while the transfer goes on and the fsync at the end has little left. */
 #define FETCH_WRITEBACK_STEP (16 * 1024 * 1024)
 
+/* The upstream settings that SIGHUP can change. A fetch holds a
+ * reference for its whole transfer, so a reload never changes the limits
+ * or frees the CA list of a transfer in flight. */
+struct fetch_settings {
+	int			 refs;		/* guarded by fetcher->lock */
+	unsigned		 connect_timeout, timeout;	/* seconds */
+	unsigned		 low_speed_limit, low_speed_time;
+	unsigned		 max_redirects;
+	unsigned		 max_fetches;
+	uint64_t		 max_object_size;
+	STACK_OF(X509)		*extra_cas;	/* from upstream.ca_file */
+};
+
 struct fetch {
 	struct fetcher		*fetcher;
+	struct fetch_settings	*settings;
 	struct fetch		*next;		/* in fetcher->running */
 	char			*url;
 	char			 expected[DIGEST_HEX_LEN + 1];
@@ -42,12 +56,11 @@ struct fetch {
 };
 
 struct fetcher {
-	const struct conf	*conf;
 	struct cache		*cache;
 	struct store		*store;
-	STACK_OF(X509)		*extra_cas;	/* from upstream.ca_file */
 
 	pthread_mutex_t		 lock;		/* guards everything below */
+	struct fetch_settings	*settings;	/* for fetches that start now */
 	pthread_cond_t		 idle;		/* signalled when active drops */
 	struct fetch		*running;
 	unsigned		 active;	/* fetch threads running */
@@ -123,13 +136,71 @@ fetcher_check_ca_file(const char *path)
 static CURLcode
 fetch_ssl_ctx(CURL *curl, void *ssl_ctx, void *arg)
 {
-	struct fetcher *fetcher = arg;
+	struct fetch_settings *settings = arg;
 	X509_STORE *store = SSL_CTX_get_cert_store(ssl_ctx);
 	int i;
 
-	for (i = 0; i < sk_X509_num(fetcher->extra_cas); i++)
-		X509_STORE_add_cert(store, sk_X509_value(fetcher->extra_cas, i));
+	for (i = 0; i < sk_X509_num(settings->extra_cas); i++)
+		X509_STORE_add_cert(store, sk_X509_value(settings->extra_cas, i));
 	return CURLE_OK;
+}
+
+static void
+settings_free(struct fetch_settings *settings)
+{
+	if (settings == NULL)
+		return;
+	sk_X509_pop_free(settings->extra_cas, X509_free);
+	free(settings);
+}
+
+/* Drops a reference to settings. Called with the fetcher's lock held. */
+static void
+settings_unref(struct fetch_settings *settings)
+{
+	if (settings != NULL && --settings->refs == 0)
+		settings_free(settings);
+}
+
+/* Reads the upstream settings out of conf and loads upstream.ca_file.
+ * Returns NULL after logging. */
+static struct fetch_settings *
+settings_create(const struct conf *conf)
+{
+	struct fetch_settings *settings;
+	const curl_version_info_data *cv;
+
+	settings = calloc(1, sizeof(*settings));
+	if (settings == NULL) {
+		log_error("fetch: out of memory");
+		return NULL;
+	}
+	settings->refs = 1;
+	settings->connect_timeout = conf->upstream_connect_timeout;
+	settings->timeout = conf->upstream_timeout;
+	settings->low_speed_limit = conf->upstream_low_speed_limit;
+	settings->low_speed_time = conf->upstream_low_speed_time;
+	settings->max_redirects = conf->upstream_max_redirects;
+	settings->max_fetches = conf->upstream_max_fetches;
+	settings->max_object_size = conf->max_object_size;
+	if (conf->upstream_ca_file == NULL)
+		return settings;
+
+	cv = curl_version_info(CURLVERSION_NOW);
+	if (cv->ssl_version == NULL ||
+	    strncmp(cv->ssl_version, "OpenSSL", 7) != 0) {
+		log_error("upstream ca_file needs libcurl built with "
+		    "OpenSSL, but it uses %s", cv->ssl_version ?
+		    cv->ssl_version : "no TLS library");
+		settings_free(settings);
+		return NULL;
+	}
+	settings->extra_cas = load_cas(conf->upstream_ca_file);
+	if (settings->extra_cas == NULL) {
+		settings_free(settings);
+		return NULL;
+	}
+	return settings;
 }
 
 struct fetcher *
@@ -137,36 +208,47 @@ fetcher_create(const struct conf *conf, struct cache *cache,
     struct store *store)
 {
 	struct fetcher *fetcher;
-	const curl_version_info_data *cv;
 
 	fetcher = calloc(1, sizeof(*fetcher));
 	if (fetcher == NULL) {
 		log_error("fetch: out of memory");
 		return NULL;
 	}
-	fetcher->conf = conf;
 	fetcher->cache = cache;
 	fetcher->store = store;
 	pthread_mutex_init(&fetcher->lock, NULL);
 	pthread_cond_init(&fetcher->idle, NULL);
-
-	if (conf->upstream_ca_file != NULL) {
-		cv = curl_version_info(CURLVERSION_NOW);
-		if (cv->ssl_version == NULL ||
-		    strncmp(cv->ssl_version, "OpenSSL", 7) != 0) {
-			log_error("upstream ca_file needs libcurl built with "
-			    "OpenSSL, but it uses %s", cv->ssl_version ?
-			    cv->ssl_version : "no TLS library");
-			goto fail;
-		}
-		fetcher->extra_cas = load_cas(conf->upstream_ca_file);
-		if (fetcher->extra_cas == NULL)
-			goto fail;
+	fetcher->settings = settings_create(conf);
+	if (fetcher->settings == NULL) {
+		fetcher_free(fetcher);
+		return NULL;
 	}
 	return fetcher;
-fail:
-	fetcher_free(fetcher);
-	return NULL;
+}
+
+int
+fetcher_reload(struct fetcher *fetcher, const struct conf *conf)
+{
+	struct fetch_settings *settings = settings_create(conf);
+
+	if (settings == NULL)
+		return -1;
+	pthread_mutex_lock(&fetcher->lock);
+	settings_unref(fetcher->settings);
+	fetcher->settings = settings;
+	pthread_mutex_unlock(&fetcher->lock);
+	return 0;
+}
+
+unsigned
+fetcher_max_fetches(struct fetcher *fetcher)
+{
+	unsigned max;
+
+	pthread_mutex_lock(&fetcher->lock);
+	max = fetcher->settings->max_fetches;
+	pthread_mutex_unlock(&fetcher->lock);
+	return max;
 }
 
 void
@@ -174,7 +256,7 @@ fetcher_free(struct fetcher *fetcher)
 {
 	if (fetcher == NULL)
 		return;
-	sk_X509_pop_free(fetcher->extra_cas, X509_free);
+	settings_unref(fetcher->settings);
 	pthread_cond_destroy(&fetcher->idle);
 	pthread_mutex_destroy(&fetcher->lock);
 	free(fetcher);
@@ -239,7 +321,7 @@ static CURL *
 fetch_easy_create(struct fetcher *fetcher, struct transfer *t,
     struct curl_slist *headers, char *errbuf)
 {
-	const struct conf *conf = fetcher->conf;
+	const struct fetch_settings *settings = t->fetch->settings;
 	CURL *curl;
 
 	curl = curl_easy_init();
@@ -251,26 +333,26 @@ fetch_easy_create(struct fetcher *fetcher, struct transfer *t,
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, (long)conf->upstream_max_redirects);
+	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, (long)settings->max_redirects);
 	/* Never use a proxy from the environment: the daemon may be that proxy. */
 	curl_easy_setopt(curl, CURLOPT_PROXY, "");
 	curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "hashgate/" PACKAGE_VERSION);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)conf->upstream_connect_timeout);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)conf->upstream_timeout);
-	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, (long)conf->upstream_low_speed_limit);
-	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, (long)conf->upstream_low_speed_time);
-	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)conf->max_object_size);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)settings->connect_timeout);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)settings->timeout);
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, (long)settings->low_speed_limit);
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, (long)settings->low_speed_time);
+	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)settings->max_object_size);
 	curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, (long)FETCH_BUFFER_SIZE);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fetch_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, fetch_progress);
 	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, fetcher);
-	if (fetcher->extra_cas != NULL) {
+	if (settings->extra_cas != NULL) {
 		curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, fetch_ssl_ctx);
-		curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, fetcher);
+		curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, settings);
 	}
 	return curl;
 }
@@ -290,7 +372,7 @@ fetch_classify(struct fetch *fetch, struct transfer *t, CURLcode rc,
 	} else if (t->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
 		fetch_fail(fetch, 502, "too-large",
 		    "upstream object is larger than max_object_size (%llu bytes)",
-		    (unsigned long long)fetch->fetcher->conf->max_object_size);
+		    (unsigned long long)fetch->settings->max_object_size);
 	} else if (t->write_errno == ENOSPC || t->write_errno == EDQUOT ||
 	    t->write_errno == EFBIG) {
 		fetch_fail(fetch, 507, "disk-full",
@@ -348,7 +430,7 @@ fetch_run(struct fetch *fetch)
 	char errbuf[CURL_ERROR_SIZE] = "", tmp_path[PATH_MAX];
 	CURLcode rc;
 
-	t.max_size = fetcher->conf->max_object_size;
+	t.max_size = fetch->settings->max_object_size;
 	t.fd = cache_tmp_create(fetcher->cache, tmp_path);
 	if (t.fd < 0) {
 		fetch_fail(fetch, 500, "disk-error", "cannot create a temporary file");
@@ -394,6 +476,7 @@ fetch_unref(struct fetch *fetch)
 {
 	if (--fetch->refs > 0)
 		return;
+	settings_unref(fetch->settings);
 	free(fetch->waiters);
 	free(fetch->url);
 	free(fetch);
@@ -485,6 +568,7 @@ fetch_start(struct fetcher *fetcher, const char *url, const char *hex,
 	fetch->request_id = request_id;
 	snprintf(fetch->client, sizeof(fetch->client), "%s", client);
 	fetch->refs = 1;
+	fetch->settings = fetcher->settings;
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -496,6 +580,7 @@ fetch_start(struct fetcher *fetcher, const char *url, const char *hex,
 		free(fetch);
 		return NULL;
 	}
+	fetcher->settings->refs++;
 	fetch->next = fetcher->running;
 	fetcher->running = fetch;
 	fetcher->active++;
@@ -526,7 +611,7 @@ fetcher_join(struct fetcher *fetcher, const char *url, const char *hex,
 		    strcmp(fetch->expected, hex) == 0)
 			break;
 	if (fetch == NULL) {
-		if (fetcher->active >= fetcher->conf->upstream_max_fetches) {
+		if (fetcher->active >= fetcher->settings->max_fetches) {
 			ret = FETCH_JOIN_BUSY;
 			goto out;
 		}

@@ -33,10 +33,19 @@ enum fetch_join {
 	FETCH_JOIN_FAILED,	/* could not start a fetch (logged) */
 };
 
-/* Creates the fetch manager. conf, cache and store are borrowed and must
- * outlive it. Loads upstream.ca_file if set. Returns NULL after logging. */
+/* Creates the fetch manager with the upstream settings of conf, loading
+ * upstream.ca_file if set. cache and store are borrowed and must outlive
+ * it. Returns NULL after logging. */
 struct fetcher *fetcher_create(const struct conf *conf, struct cache *cache,
     struct store *store);
+
+/* Applies the upstream settings of conf to the fetches that start from
+ * now on; running fetches keep theirs. Returns 0, or -1 after logging,
+ * in which case the old settings stay. */
+int fetcher_reload(struct fetcher *fetcher, const struct conf *conf);
+
+/* Returns the current upstream.max_fetches. */
+unsigned fetcher_max_fetches(struct fetcher *fetcher);
 
 /* Checks that path is a readable PEM file with at least one certificate,
  * as upstream.ca_file must be. Returns 0, or -1 after logging. */

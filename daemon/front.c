@@ -94,8 +94,20 @@ struct origin_entry {
 	struct front_origin	*origin;
 };
 
+/* The CONNECT settings that SIGHUP can change. Only the front door's
+ * thread reads them; front_reload leaves a new copy in pending. */
+struct front_policy {
+	int			 ports[CONF_MAX_PORTS];	/* proxy.connect_ports */
+	unsigned		 nports;
+	char			*tunnel_hosts;	/* NULL, or names split by spaces */
+	unsigned		 connect_timeout;	/* seconds, passthrough */
+};
+
 struct front {
-	const struct conf	*conf;
+	const struct conf	*conf;		/* settings fixed at start */
+	struct front_policy	*policy;
+	pthread_mutex_t		 pending_lock;
+	struct front_policy	*pending;	/* from front_reload, or NULL */
 	struct ca		*ca;
 	struct MHD_Daemon	*mhd;
 	SSL_CTX			*tls;
@@ -242,13 +254,59 @@ peer_reject(struct peer *p, int status, const char *reason, const char *fmt, ...
 	set_interest(p->front, &p->client, EPOLLIN);
 }
 
+static void
+policy_free(struct front_policy *policy)
+{
+	if (policy == NULL)
+		return;
+	free(policy->tunnel_hosts);
+	free(policy);
+}
+
+/* Copies the CONNECT settings out of conf. Returns NULL after logging. */
+static struct front_policy *
+policy_create(const struct conf *conf)
+{
+	struct front_policy *policy;
+
+	policy = calloc(1, sizeof(*policy));
+	if (policy == NULL ||
+	    (conf->proxy_tunnel_hosts != NULL &&
+	    (policy->tunnel_hosts = strdup(conf->proxy_tunnel_hosts)) == NULL)) {
+		log_error("front: out of memory");
+		policy_free(policy);
+		return NULL;
+	}
+	memcpy(policy->ports, conf->proxy_connect_ports, sizeof(policy->ports));
+	policy->nports = conf->proxy_nconnect_ports;
+	policy->connect_timeout = conf->upstream_connect_timeout;
+	return policy;
+}
+
+/* Takes up the policy that front_reload left, if any. Called only by
+ * the front door's thread, so nothing else uses the old policy. */
+static void
+policy_update(struct front *front)
+{
+	struct front_policy *next;
+
+	pthread_mutex_lock(&front->pending_lock);
+	next = front->pending;
+	front->pending = NULL;
+	pthread_mutex_unlock(&front->pending_lock);
+	if (next != NULL) {
+		policy_free(front->policy);
+		front->policy = next;
+	}
+}
+
 static int
-port_allowed(const struct conf *conf, int port)
+port_allowed(const struct front_policy *policy, int port)
 {
 	unsigned i;
 
-	for (i = 0; i < conf->proxy_nconnect_ports; i++)
-		if (conf->proxy_connect_ports[i] == port)
+	for (i = 0; i < policy->nports; i++)
+		if (policy->ports[i] == port)
 			return 1;
 	return 0;
 }
@@ -256,9 +314,9 @@ port_allowed(const struct conf *conf, int port)
 /* Tells whether host is in the configured list of hosts tunnelled
  * without interception. */
 static int
-host_passthrough(const struct conf *conf, const char *host)
+host_passthrough(const struct front_policy *policy, const char *host)
 {
-	const char *list = conf->proxy_tunnel_hosts, *p;
+	const char *list = policy->tunnel_hosts, *p;
 	size_t len = strlen(host);
 
 	if (list == NULL)
@@ -341,7 +399,7 @@ parse_connect(struct peer *p, char *line, const char **error)
 		return 400;
 	}
 	p->port = (int)port;
-	if (!port_allowed(p->front->conf, p->port)) {
+	if (!port_allowed(p->front->policy, p->port)) {
 		*error = "CONNECT to this port is not allowed: add it to [proxy] connect_ports";
 		return 403;
 	}
@@ -443,7 +501,7 @@ peer_read_head(struct peer *p)
 			peer_reject(p, status, "Bad Request", "%s", error);
 		return;
 	}
-	if (host_passthrough(p->front->conf, p->host))
+	if (host_passthrough(p->front->policy, p->host))
 		start_passthrough(p);
 	else
 		start_tls(p);
@@ -760,7 +818,7 @@ start_passthrough(struct peer *p)
 	freeaddrinfo(res);
 	p->other.fd = fd;
 	p->state = PEER_CONNECTING;
-	p->deadline = now_seconds() + front->conf->upstream_connect_timeout;
+	p->deadline = now_seconds() + front->policy->connect_timeout;
 	set_interest(front, &p->client, 0);
 	set_interest(front, &p->other, EPOLLOUT);
 }
@@ -1095,6 +1153,7 @@ front_main(void *arg)
 	int n, i;
 
 	while (!front->stop) {
+		policy_update(front);
 		n = epoll_wait(front->epfd, events, 64, 1000);
 		if (n < 0 && errno != EINTR) {
 			log_errno("front: epoll_wait failed");
@@ -1167,6 +1226,9 @@ front_create(const struct conf *conf, struct ca *ca, int listen_fd)
 	front->wake.fd = -1;
 	front->epfd = -1;
 	pthread_mutex_init(&front->origins_lock, NULL);
+	pthread_mutex_init(&front->pending_lock, NULL);
+	if ((front->policy = policy_create(conf)) == NULL)
+		goto fail;
 
 	if (peer_ssl_index < 0)
 		peer_ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
@@ -1213,6 +1275,22 @@ front_wake(struct front *front)
 	(void)!write(front->wake.fd, &one, sizeof(one));
 }
 
+int
+front_reload(struct front *front, const struct conf *conf)
+{
+	struct front_policy *policy = policy_create(conf), *old;
+
+	if (policy == NULL)
+		return -1;
+	pthread_mutex_lock(&front->pending_lock);
+	old = front->pending;
+	front->pending = policy;
+	pthread_mutex_unlock(&front->pending_lock);
+	policy_free(old);
+	front_wake(front);
+	return 0;
+}
+
 void
 front_quiesce(struct front *front)
 {
@@ -1251,6 +1329,9 @@ front_free(struct front *front)
 		free(e);
 	}
 	SSL_CTX_free(front->tls);
+	policy_free(front->policy);
+	policy_free(front->pending);
+	pthread_mutex_destroy(&front->pending_lock);
 	pthread_mutex_destroy(&front->origins_lock);
 	free(front);
 }

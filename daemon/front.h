@@ -22,7 +22,8 @@ struct front_origin {
 };
 
 /* Creates the front door on the listening socket listen_fd, which it
- * takes over even on failure. conf and ca are borrowed. Returns NULL after
+ * takes over even on failure. conf and ca are borrowed; conf must outlive
+ * the front door, which reads its fixed settings. Returns NULL after
  * logging. */
 struct front *front_create(const struct conf *conf, struct ca *ca,
     int listen_fd);
@@ -30,6 +31,11 @@ struct front *front_create(const struct conf *conf, struct ca *ca,
 /* Starts the front door's thread, handing connections to mhd, a daemon
  * started without a listening socket. Returns 0, or -1 after logging. */
 int front_run(struct front *front, struct MHD_Daemon *mhd);
+
+/* Applies the CONNECT settings of conf (connect_ports, tunnel_hosts and
+ * the upstream connect timeout) to tunnels that open from now on. Returns
+ * 0, or -1 after logging, in which case the old settings stay. */
+int front_reload(struct front *front, const struct conf *conf);
 
 /* Stops accepting connections; open ones carry on. */
 void front_quiesce(struct front *front);

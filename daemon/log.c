@@ -4,14 +4,16 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
-static enum log_level log_level = LOG_LEVEL_INFO;
-static int log_to_syslog;
+/* Atomic because SIGHUP changes them while other threads log. */
+static _Atomic int log_level = LOG_LEVEL_INFO;
+static _Atomic int log_to_syslog;
 
 static const char *const log_level_names[] = { "error", "warning", "info", "debug" };
 
@@ -24,8 +26,21 @@ log_set_level(enum log_level level)
 void
 log_use_syslog(void)
 {
+	if (log_to_syslog)
+		return;
 	openlog("hashgated", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	log_to_syslog = 1;
+}
+
+void
+log_use_stderr(void)
+{
+	if (!log_to_syslog)
+		return;
+	log_to_syslog = 0;
+	/* NOTE: a thread that read the flag just before it changed may still
+	 * call syslog(3) once, which then opens the log again by itself. */
+	closelog();
 }
 
 /* Formats the whole line first and writes it with one call, so that lines
@@ -39,7 +54,7 @@ log_write(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	size_t n;
 	int saved_errno = errno, r;
 
-	if (level > log_level)
+	if ((int)level > log_level)
 		return;
 	if (log_to_syslog) {
 		static const int priorities[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };

@@ -15,11 +15,14 @@
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
-/* Sets the most verbose level that is written; the default is info. */
+/* Sets the most verbose level that is written; the default is info. It
+ * may be called while other threads log. */
 void log_set_level(enum log_level level);
 
-/* Sends log lines to syslog (facility daemon) instead of stderr. */
+/* Send log lines to syslog (facility daemon) or to stderr, the default.
+ * Both may be called while other threads log. */
 void log_use_syslog(void);
+void log_use_stderr(void);
 
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Like log_error, with ": " and strerror(errno) appended. */

@@ -48,6 +48,100 @@ report_to_stderr(void *arg, const char *message)
 	fprintf(stderr, "hashgated: %s\n", message);
 }
 
+/* The running parts that a reload reaches. */
+struct daemon_parts {
+	const struct conf	*start;		/* as started: fixed keys */
+	struct conf		*applied;	/* last configuration applied */
+	struct conf		 reloaded;	/* storage for applied after a reload */
+	int			 debug;		/* -d overrides log.level */
+	struct cache		*cache;
+	struct fetcher		*fetcher;
+	struct proxy		*proxy;
+};
+
+static void
+report_to_log(void *arg, const char *message)
+{
+	log_error("reload: %s", message);
+}
+
+static void
+report_fixed_key(void *arg, const char *key, int reloadable)
+{
+	if (!reloadable)
+		log_warning("reload: %s changed, but it takes effect only when "
+		    "hashgated restarts; the running value stays", key);
+}
+
+static void
+report_reloaded_key(void *arg, const char *key, int reloadable)
+{
+	if (reloadable)
+		log_info("reload: %s changed", key);
+}
+
+/* Reads path again and applies the settings that can change at run time.
+ * A file with errors changes nothing. */
+static void
+reload(struct daemon_parts *d, const char *path)
+{
+	struct conf next;
+	int errors;
+
+	if (path == NULL) {
+		log_warning("SIGHUP received, but hashgated runs on its embedded "
+		    "defaults (no -c FILE), so there is nothing to reload");
+		return;
+	}
+	log_info("SIGHUP received, reloading %s", path);
+	if (conf_defaults(&next) != 0) {
+		log_error("reload: out of memory; the running configuration stays");
+		conf_free(&next);
+		return;
+	}
+	errors = conf_load(&next, path, report_to_log, NULL);
+	if (errors > 0) {
+		log_error("reload: %s: %d error%s; the running configuration stays",
+		    path, errors, errors == 1 ? "" : "s");
+		conf_free(&next);
+		return;
+	}
+	/* The two steps that can fail go first, and the first is undone if
+	 * the second fails, so that a reload applies all or nothing. */
+	if (proxy_reload(d->proxy, &next) != 0) {
+		log_error("reload: the running configuration stays");
+		conf_free(&next);
+		return;
+	}
+	if (fetcher_reload(d->fetcher, &next) != 0) {
+		log_error("reload: the running configuration stays");
+		(void)proxy_reload(d->proxy, d->applied);
+		conf_free(&next);
+		return;
+	}
+	cache_set_policy(d->cache, (enum cache_verify)next.storage_verify,
+	    next.storage_max_size);
+
+	/* The report below is written at the more verbose of the old and
+	 * the new log level, and to the old log target, where the operator
+	 * who sent SIGHUP is reading. */
+	if (!d->debug && next.log_level > d->applied->log_level)
+		log_set_level((enum log_level)next.log_level);
+	conf_compare(d->start, &next, report_fixed_key, NULL);
+	conf_compare(d->applied, &next, report_reloaded_key, NULL);
+	log_info("reload: %s applied", path);
+	if (!d->debug)
+		log_set_level((enum log_level)next.log_level);
+	if (next.log_target == 1)
+		log_use_syslog();
+	else
+		log_use_stderr();
+	if (d->applied == &d->reloaded)
+		conf_free(&d->reloaded);
+	d->reloaded = next;
+	d->applied = &d->reloaded;
+}
+
 /* Creates the folders above path, like mkdir -p on dirname(path). */
 static int
 make_parent_dirs(const char *path)
@@ -92,6 +186,7 @@ main(int argc, char **argv)
 	struct proxy *proxy = NULL;
 	struct admin *admin = NULL;
 	struct ca *ca = NULL;
+	struct daemon_parts parts;
 	sigset_t sigs;
 	int ch, check_only = 0, debug = 0, sig, status = EXIT_FAILURE;
 
@@ -133,6 +228,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 
+	memset(&parts, 0, sizeof(parts));
 	if (conf_defaults(&conf) != 0) {
 		fprintf(stderr, "hashgated: out of memory\n");
 		return EXIT_FAILURE;
@@ -198,12 +294,16 @@ main(int argc, char **argv)
 	    PACKAGE_VERSION, conf.proxy_listen.text, conf.admin_listen.text,
 	    conf.storage_database, conf.storage_cache_dir);
 
+	parts.start = parts.applied = &conf;
+	parts.debug = debug;
+	parts.cache = cache;
+	parts.fetcher = fetcher;
+	parts.proxy = proxy;
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_warning("SIGHUP received: reloading is not supported, "
-			    "restart hashgated to apply a new configuration");
+			reload(&parts, conf_path);
 			continue;
 		}
 		log_info("%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -229,6 +329,8 @@ out:
 		log_info("hashgated %s stopped", PACKAGE_VERSION);
 	else
 		log_error("hashgated %s not started", PACKAGE_VERSION);
+	if (parts.applied == &parts.reloaded)
+		conf_free(&parts.reloaded);
 	conf_free(&conf);
 	return status;
 }

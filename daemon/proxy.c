@@ -583,7 +583,7 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 	case FETCH_JOIN_BUSY:
 		return proxy_error(conn, req, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
 		    retry_later, "too many upstream fetches are running (max_fetches = %u); retry later",
-		    proxy->conf->upstream_max_fetches);
+		    fetcher_max_fetches(proxy->fetcher));
 	case FETCH_JOIN_FAILED:
 	default:
 		return proxy_error(conn, req, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -643,6 +643,12 @@ proxy_start(const struct conf *conf, struct store *store, struct cache *cache,
 fail:
 	proxy_stop(proxy);
 	return NULL;
+}
+
+int
+proxy_reload(struct proxy *proxy, const struct conf *conf)
+{
+	return front_reload(proxy->front, conf);
 }
 
 void

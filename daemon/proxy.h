@@ -18,6 +18,10 @@ struct proxy;
 struct proxy *proxy_start(const struct conf *conf, struct store *store,
     struct cache *cache, struct fetcher *fetcher, struct ca *ca);
 
+/* Applies the reloadable proxy settings of conf (the CONNECT ones) to
+ * connections that open from now on. Returns 0, or -1 after logging. */
+int proxy_reload(struct proxy *proxy, const struct conf *conf);
+
 /* Stops accepting connections, keeping those that are open. */
 void proxy_quiesce(struct proxy *proxy);
 
