@@ -39,10 +39,21 @@ struct cache_entry {
 	struct cache_entry	*next;		/* in its bucket */
 	char			 hex[DIGEST_HEX_LEN + 1];
 	uint64_t		 size;
-	time_t			 used;		/* last served or stored */
+	uint64_t		 used;		/* ns since the epoch, last served or stored */
 };
 
 #define CACHE_BUCKETS 4096
+
+/* Nanoseconds rather than seconds, so that objects used within one
+ * second still have an order for eviction. */
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
 
 struct cache {
 	char	*dir;
@@ -136,7 +147,7 @@ entry_slot(struct cache *cache, const char *hex)
 
 /* Records an object of size bytes, or refreshes its entry. */
 static void
-budget_add(struct cache *cache, const char *hex, uint64_t size, time_t used)
+budget_add(struct cache *cache, const char *hex, uint64_t size, uint64_t used)
 {
 	struct cache_entry **pp, *e;
 
@@ -178,7 +189,7 @@ budget_touch(struct cache *cache, const char *hex)
 
 	pthread_mutex_lock(&cache->budget_lock);
 	if ((e = *entry_slot(cache, hex)) != NULL)
-		e->used = time(NULL);
+		e->used = now_ns();
 	pthread_mutex_unlock(&cache->budget_lock);
 }
 
@@ -251,7 +262,8 @@ budget_scan(struct cache *cache)
 			    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 			    !S_ISREG(st.st_mode))
 				continue;
-			budget_add(cache, de->d_name, (uint64_t)st.st_size, st.st_mtime);
+			budget_add(cache, de->d_name, (uint64_t)st.st_size,
+			    (uint64_t)st.st_mtim.tv_sec * 1000000000 + (uint64_t)st.st_mtim.tv_nsec);
 			count++;
 		}
 		closedir(d);
@@ -518,7 +530,7 @@ cache_commit(struct cache *cache, int fd, const char *path, const char *hex)
 	/* The renamed file was verified while it streamed in. */
 	if (fstat(fd, &st) == 0) {
 		cache_remember(cache, hex, &st);
-		budget_add(cache, hex, (uint64_t)st.st_size, time(NULL));
+		budget_add(cache, hex, (uint64_t)st.st_size, now_ns());
 	}
 	close(fd);
 	budget_enforce(cache, hex);
