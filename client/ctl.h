@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "url.h"
 
 #ifdef HAVE_CONFIG_H
@@ -18,6 +20,7 @@
 #define CTL_DEFAULT_ADMIN	"http://127.0.0.1:3129"
 #define CTL_DEFAULT_TOKEN_FILE	"state/admin.token"
 #define CTL_SHOW_MAX		512	/* bytes of one value in a message */
+#define CTL_HINT_MAX		(URL_MAX_LEN + 128)	/* bytes of a hint */
 
 /* Exit statuses. The help text and docs/hashgatectl.md list them. */
 enum ctl_exit {
@@ -32,6 +35,13 @@ enum ctl_option_id {
 	OPT_ADMIN,
 	OPT_TOKEN_FILE,
 	OPT_NOTE,
+	OPT_EXPIRES,
+	OPT_ALLOW_EMPTY,
+	OPT_ROLE,
+	OPT_SINCE,
+	OPT_VERDICT,
+	OPT_URL,
+	OPT_LIMIT,
 	OPT_JSON,
 	OPT_HELP,
 	OPT_VERSION,
@@ -103,12 +113,72 @@ int	ctl_admin_init(struct ctl_ctx *ctx);
 /* Wipes and frees the token and releases libcurl. */
 void	ctl_admin_cleanup(struct ctl_ctx *ctx);
 
+/* One HTTP response from the admin API. */
+struct ctl_response {
+	long	 status;
+	char	*body;		/* NUL-terminated, NULL when empty */
+	size_t	 len;
+	size_t	 cap;
+	int	 too_large;	/* body went past the 16 MiB limit */
+	int	 no_memory;
+};
+
+/* Reads the token file into ctx->token. Returns the exit status after
+ * printing any error. */
+int	ctl_load_token(struct ctl_ctx *ctx);
+
+/* Sends one request to the admin API: method is "GET", "POST" or
+ * "DELETE", target is the path and query after the admin base URL, and
+ * body is the JSON to send or NULL. Never uses a proxy. Returns
+ * CTL_EXIT_OK once any HTTP response arrived, with its status and body in
+ * resp; otherwise prints the error and returns the exit status. Release
+ * resp with ctl_response_free in every case. */
+int	ctl_request(struct ctl_ctx *ctx, const char *method,
+	    const char *target, const char *body, struct ctl_response *resp);
+void	ctl_response_free(struct ctl_response *resp);
+int	ctl_is_success(const struct ctl_response *resp);
+
+/* Parses the body of resp as JSON. Returns the value, or NULL after
+ * printing why the response is unusable. */
+json_t	*ctl_response_json(const struct ctl_ctx *ctx,
+	    const struct ctl_response *resp);
+
+/* Prints the error for a response that is not 2xx, starting with what
+ * and ending with hint, or with a hint chosen by status when hint is
+ * NULL. Returns the exit status for it. */
+int	ctl_report_http_error(const struct ctl_ctx *ctx,
+	    const struct ctl_response *resp, const char *what, const char *hint);
+
+/* Prints a JSON value indented, with sorted keys and only ASCII. */
+int	ctl_print_json(json_t *root);
+
+/* Formats seconds since the epoch in value as ISO 8601 UTC, "-" when
+ * value is not an integer. */
+void	ctl_format_time(json_t *value, char *out, size_t size);
+
+/* Returns a newly allocated a followed by b, or NULL. */
+char	*ctl_concat(const char *a, const char *b);
+
 /* The pin commands. Each validates its operands, reads the token, sends
  * one request and returns the exit status. Every failure prints one
  * line. */
 int	ctl_add(struct ctl_ctx *ctx);
 int	ctl_list(struct ctl_ctx *ctx);
 int	ctl_remove(struct ctl_ctx *ctx);
+
+/* The token commands: token create NAME --role ROLE, token list and
+ * token revoke NAME. */
+int	ctl_token(struct ctl_ctx *ctx);
+
+/* Prints the audit trail, filtered by --since, --verdict, --url and
+ * --limit. */
+int	ctl_events(struct ctl_ctx *ctx);
+
+/* Parses TIME as the help text describes it into seconds since the
+ * epoch, relative to now, going back for past and forward otherwise.
+ * Returns 0, or -1 with *err set. */
+int	ctl_parse_time(const char *text, int past, long long now,
+	    long long *seconds, const char **err);
 
 /* Prints the CA certificate of intercepted tunnels, as the daemon returns
  * it, and returns the exit status. */

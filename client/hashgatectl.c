@@ -23,7 +23,8 @@ struct ctl_option {
 	const char		*name;		/* long form, "--admin" */
 	const char		*alias;		/* short form, or NULL */
 	const char		*value;		/* value placeholder, NULL for a flag */
-	const char		*command;	/* only command it applies to, or NULL */
+	const char		*command;	/* commands it applies to, split by
+						 * spaces, or NULL for all */
 	const char		*help;
 };
 
@@ -37,6 +38,10 @@ static const struct ctl_command commands[] = {
 	    "Print every pin, or the daemon's JSON." },
 	{ "remove", "URL", 1, 1, 1, ctl_remove,
 	    "Remove the pin for URL." },
+	{ "token", "create NAME | list | revoke NAME", 1, 2, 1, ctl_token,
+	    "Create an API token (printed once), list tokens, or revoke one." },
+	{ "events", "", 0, 0, 1, ctl_events,
+	    "Print the audit trail: decisions of the proxy and admin changes." },
 	{ "ca", "", 0, 0, 1, ctl_ca,
 	    "Print the CA certificate that signs intercepted tunnels (PEM)." },
 	{ "hash", "FILE...", 1, -1, 0, cmd_hash,
@@ -50,9 +55,23 @@ static const struct ctl_option options[] = {
 	    "Base URL of the admin API." },
 	{ OPT_TOKEN_FILE, "--token-file", NULL, "PATH", NULL,
 	    "File that contains the admin token." },
-	{ OPT_NOTE, "--note", NULL, "TEXT", "add",
-	    "Note stored with the pin." },
-	{ OPT_JSON, "--json", NULL, NULL, "list",
+	{ OPT_NOTE, "--note", NULL, "TEXT", "add remove",
+	    "Why the pin is added or removed, kept in the audit trail." },
+	{ OPT_EXPIRES, "--expires", NULL, "TIME", "add",
+	    "Stop serving the pin at TIME (see TIME below)." },
+	{ OPT_ALLOW_EMPTY, "--allow-empty", NULL, NULL, "add",
+	    "Accept the digest of empty input." },
+	{ OPT_ROLE, "--role", NULL, "ROLE", "token",
+	    "Role of a new token: admin or reader." },
+	{ OPT_SINCE, "--since", NULL, "TIME", "events",
+	    "Only events at or after TIME." },
+	{ OPT_VERDICT, "--verdict", NULL, "VERDICT", "events",
+	    "Only events with this verdict, such as mismatch or pin-added." },
+	{ OPT_URL, "--url", NULL, "PREFIX", "events",
+	    "Only events whose URL starts with PREFIX." },
+	{ OPT_LIMIT, "--limit", NULL, "N", "events",
+	    "At most the newest N events (default 1000)." },
+	{ OPT_JSON, "--json", NULL, NULL, "list events token",
 	    "Print the daemon's JSON, indented, keys sorted." },
 	{ OPT_HELP, "--help", "-h", NULL, NULL,
 	    "Print help and exit." },
@@ -119,6 +138,26 @@ find_option(const char *arg, size_t len)
 	return NULL;
 }
 
+/* Tells whether option o applies to the command named name. */
+static int
+option_applies(const struct ctl_option *o, const char *name)
+{
+	const char *p = o->command;
+	size_t len = strlen(name);
+
+	if (p == NULL)
+		return 1;
+	while (*p != '\0') {
+		size_t n = strcspn(p, " ");
+
+		if (n == len && strncmp(p, name, n) == 0)
+			return 1;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return 0;
+}
+
 /* Writes "NAME OPERANDS [--OPTION VALUE]..." for cmd into buf. */
 static void
 format_synopsis(const struct ctl_command *cmd, char *buf, size_t size)
@@ -130,7 +169,7 @@ format_synopsis(const struct ctl_command *cmd, char *buf, size_t size)
 	for (i = 0; i < NITEMS(options); i++) {
 		const struct ctl_option *o = &options[i];
 
-		if (o->command == NULL || strcmp(o->command, cmd->name) != 0)
+		if (o->command == NULL || !option_applies(o, cmd->name))
 			continue;
 		len = strlen(buf);
 		snprintf(buf + len, size - len, " [%s%s%s]", o->name,
@@ -157,8 +196,7 @@ print_options(const char *command)
 	for (i = 0; i < NITEMS(options); i++) {
 		const struct ctl_option *o = &options[i];
 
-		if (command != NULL && o->command != NULL &&
-		    strcmp(o->command, command) != 0)
+		if (command != NULL && !option_applies(o, command))
 			continue;
 		format_option(o, left, sizeof(left));
 		if (command == NULL && o->command != NULL)
@@ -177,6 +215,14 @@ print_environment(void)
 	    "  HASHGATE_ADMIN       like --admin; default " CTL_DEFAULT_ADMIN "\n"
 	    "  HASHGATE_TOKEN_FILE  like --token-file; default "
 	    CTL_DEFAULT_TOKEN_FILE "\n");
+}
+
+static void
+print_times(void)
+{
+	printf("\nTIME is a UTC date YYYY-MM-DD, a time YYYY-MM-DDTHH:MM:SSZ, or a\n"
+	    "duration from now such as 30m, 12h or 7d: in the past for --since,\n"
+	    "in the future for --expires.\n");
 }
 
 static void
@@ -205,6 +251,9 @@ print_help(const struct ctl_command *cmd)
 			print_options(cmd->name);
 			print_environment();
 		}
+		if (strcmp(cmd->name, "add") == 0 ||
+		    strcmp(cmd->name, "events") == 0)
+			print_times();
 		print_exit_statuses();
 		return;
 	}
@@ -219,6 +268,7 @@ print_help(const struct ctl_command *cmd)
 	}
 	print_options(NULL);
 	print_environment();
+	print_times();
 	print_exit_statuses();
 }
 
@@ -308,9 +358,9 @@ parse_args(struct ctl_ctx *ctx, int argc, char **argv)
 		if (o->command == NULL || ctx->values[o->id] == NULL)
 			continue;
 		if (ctx->command == NULL ||
-		    strcmp(ctx->command->name, o->command) != 0) {
-			ctl_error("option %s is valid only with the %s "
-			    "command", o->name, o->command);
+		    !option_applies(o, ctx->command->name)) {
+			ctl_error("option %s is valid only with the command%s %s",
+			    o->name, strchr(o->command, ' ') ? "s" : "", o->command);
 			return CTL_EXIT_USAGE;
 		}
 	}

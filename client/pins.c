@@ -26,17 +26,6 @@
 #define CTL_RESPONSE_MAX	(16 * 1024 * 1024)	/* bytes of response body */
 #define CTL_TOKEN_MAX		4096	/* bytes of token file */
 #define CTL_BODY_SHOW_MAX	200	/* bytes of a non-JSON body in a message */
-#define CTL_HINT_MAX		(URL_MAX_LEN + 128)
-
-/* One HTTP response from the admin API. */
-struct ctl_response {
-	long	 status;
-	char	*body;		/* NUL-terminated, NULL when empty */
-	size_t	 len;
-	size_t	 cap;
-	int	 too_large;	/* body went past CTL_RESPONSE_MAX */
-	int	 no_memory;
-};
 
 /* Returns the value of the environment variable name, or NULL when it is
  * unset or empty. */
@@ -122,8 +111,8 @@ ctl_admin_cleanup(struct ctl_ctx *ctx)
 /* Reads the token from ctx->token_file: the file's content without
  * trailing whitespace. Returns CTL_EXIT_OK, or CTL_EXIT_AUTH after
  * printing the error. */
-static int
-load_token(struct ctl_ctx *ctx)
+int
+ctl_load_token(struct ctl_ctx *ctx)
 {
 	const char *path = ctx->token_file, *problem = NULL;
 	char shown[CTL_SHOW_MAX];
@@ -218,16 +207,16 @@ response_write(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static void
-response_free(struct ctl_response *resp)
+void
+ctl_response_free(struct ctl_response *resp)
 {
 	free(resp->body);
 	memset(resp, 0, sizeof(*resp));
 }
 
 /* Returns a newly allocated concatenation of a and b, or NULL. */
-static char *
-concat(const char *a, const char *b)
+char *
+ctl_concat(const char *a, const char *b)
 {
 	size_t alen = strlen(a), blen = strlen(b);
 	char *s = malloc(alen + blen + 1);
@@ -258,9 +247,9 @@ header_append(struct curl_slist **list, const char *line)
  * Returns CTL_EXIT_OK once any HTTP response arrived, with its status
  * and body in resp. Otherwise prints the error and returns
  * CTL_EXIT_UNREACHABLE, or CTL_EXIT_REJECTED for an oversized response
- * or lack of memory. Release resp with response_free in every case. */
-static int
-admin_request(struct ctl_ctx *ctx, const char *method, const char *target,
+ * or lack of memory. Release resp with ctl_response_free in every case. */
+int
+ctl_request(struct ctl_ctx *ctx, const char *method, const char *target,
     const char *body, struct ctl_response *resp)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -272,8 +261,8 @@ admin_request(struct ctl_ctx *ctx, const char *method, const char *target,
 	int ok = 1, status = CTL_EXIT_REJECTED;
 
 	memset(resp, 0, sizeof(*resp));
-	url = concat(ctx->admin_base, target);
-	auth = concat("Authorization: Bearer ", ctx->token);
+	url = ctl_concat(ctx->admin_base, target);
+	auth = ctl_concat("Authorization: Bearer ", ctx->token);
 	curl = curl_easy_init();
 	if (url == NULL || auth == NULL || curl == NULL)
 		goto no_memory;
@@ -361,8 +350,8 @@ out:
 
 /* Parses the body of resp as JSON. Returns the value, or NULL after
  * printing why the response is unusable. */
-static json_t *
-response_json(const struct ctl_ctx *ctx, const struct ctl_response *resp)
+json_t *
+ctl_response_json(const struct ctl_ctx *ctx, const struct ctl_response *resp)
 {
 	char shown_url[CTL_SHOW_MAX], shown_err[CTL_SHOW_MAX];
 	json_error_t jerr;
@@ -410,8 +399,8 @@ response_message(const struct ctl_response *resp, char out[CTL_SHOW_MAX])
 /* Prints the error for a response that is not 2xx, starting with what
  * (such as "cannot pin URL") and ending with hint, or with a hint chosen
  * by status when hint is NULL. Returns the exit status for it. */
-static int
-report_http_error(const struct ctl_ctx *ctx, const struct ctl_response *resp,
+int
+ctl_report_http_error(const struct ctl_ctx *ctx, const struct ctl_response *resp,
     const char *what, const char *hint)
 {
 	char message[CTL_SHOW_MAX], shown[CTL_SHOW_MAX];
@@ -432,6 +421,10 @@ report_http_error(const struct ctl_ctx *ctx, const struct ctl_response *resp,
 			    "so shorten the note";
 		else if (resp->status == 400)
 			hint = "correct the value that the daemon names";
+		else if (resp->status == 403)
+			hint = "use a token with the admin role";
+		else if (resp->status == 409)
+			hint = "choose another name, or remove the existing entry first";
 		else
 			hint = "check the log of hashgated";
 	}
@@ -441,8 +434,8 @@ report_http_error(const struct ctl_ctx *ctx, const struct ctl_response *resp,
 	return CTL_EXIT_REJECTED;
 }
 
-static int
-is_success(const struct ctl_response *resp)
+int
+ctl_is_success(const struct ctl_response *resp)
 {
 	return resp->status >= 200 && resp->status <= 299;
 }
@@ -511,6 +504,7 @@ int
 ctl_add(struct ctl_ctx *ctx)
 {
 	const char *note = ctx->values[OPT_NOTE], *err;
+	const char *expires = ctx->values[OPT_EXPIRES];
 	char url[URL_MAX_LEN + 1], hex[DIGEST_HEX_LEN + 1];
 	char shown[CTL_SHOW_MAX];
 	char what[CTL_HINT_MAX], hint[CTL_HINT_MAX];
@@ -541,22 +535,40 @@ ctl_add(struct ctl_ctx *ctx)
 		status = CTL_EXIT_USAGE;
 		goto out;
 	}
+	if (expires != NULL) {
+		long long now = (long long)time(NULL), at;
+		int rc = ctl_parse_time(expires, 0, now, &at, &err);
+
+		if (rc == 0 && at <= now) {
+			err = "it is not in the future";
+			rc = -1;
+		}
+		if (rc != 0) {
+			ctl_error("invalid --expires \"%s\": %s",
+			    ctl_show(expires, shown), err);
+			status = CTL_EXIT_USAGE;
+			goto out;
+		}
+		json_object_set_new(request, "expires_at", json_integer(at));
+	}
+	if (ctx->values[OPT_ALLOW_EMPTY] != NULL)
+		json_object_set_new(request, "allow_empty", json_true());
 	body = json_dumps(request, JSON_COMPACT);
 	if (body == NULL) {
 		ctl_error("out of memory");
 		goto out;
 	}
 
-	if ((status = load_token(ctx)) != CTL_EXIT_OK)
+	if ((status = ctl_load_token(ctx)) != CTL_EXIT_OK)
 		goto out;
-	status = admin_request(ctx, "POST", "/v1/pins", body, &resp);
+	status = ctl_request(ctx, "POST", "/v1/pins", body, &resp);
 	if (status != CTL_EXIT_OK)
 		goto out;
-	if (!is_success(&resp)) {
+	if (!ctl_is_success(&resp)) {
 		snprintf(what, sizeof(what), "cannot pin %s", url);
 		snprintf(hint, sizeof(hint), "run \"" CTL_NAME " remove %s\" "
 		    "first to change the digest", url);
-		status = report_http_error(ctx, &resp, what,
+		status = ctl_report_http_error(ctx, &resp, what,
 		    resp.status == 409 ? hint : NULL);
 		goto out;
 	}
@@ -565,7 +577,7 @@ ctl_add(struct ctl_ctx *ctx)
 out:
 	json_decref(request);
 	free(body);
-	response_free(&resp);
+	ctl_response_free(&resp);
 	return status;
 }
 
@@ -586,20 +598,35 @@ ctl_remove(struct ctl_ctx *ctx)
 	curl = curl_easy_init();
 	if (curl == NULL ||
 	    (escaped = curl_easy_escape(curl, url, 0)) == NULL ||
-	    (target = concat("/v1/pins?url=", escaped)) == NULL) {
+	    (target = ctl_concat("/v1/pins?url=", escaped)) == NULL) {
 		ctl_error("out of memory");
 		goto out;
 	}
+	if (ctx->values[OPT_NOTE] != NULL) {
+		char *with_note;
 
-	if ((status = load_token(ctx)) != CTL_EXIT_OK)
+		curl_free(escaped);
+		escaped = curl_easy_escape(curl, ctx->values[OPT_NOTE], 0);
+		with_note = escaped == NULL ? NULL :
+		    ctl_concat(target, "&note=");
+		free(target);
+		target = with_note == NULL ? NULL : ctl_concat(with_note, escaped);
+		free(with_note);
+		if (target == NULL) {
+			ctl_error("out of memory");
+			goto out;
+		}
+	}
+
+	if ((status = ctl_load_token(ctx)) != CTL_EXIT_OK)
 		goto out;
-	status = admin_request(ctx, "DELETE", target, NULL, &resp);
+	status = ctl_request(ctx, "DELETE", target, NULL, &resp);
 	if (status != CTL_EXIT_OK)
 		goto out;
-	if (!is_success(&resp)) {
+	if (!ctl_is_success(&resp)) {
 		snprintf(what, sizeof(what), "cannot remove the pin for %s",
 		    url);
-		status = report_http_error(ctx, &resp, what,
+		status = ctl_report_http_error(ctx, &resp, what,
 		    resp.status == 404 ? "run \"" CTL_NAME " list\" to see "
 		    "the pinned URLs" : NULL);
 		goto out;
@@ -610,7 +637,7 @@ out:
 	free(target);
 	curl_free(escaped);
 	curl_easy_cleanup(curl);
-	response_free(&resp);
+	ctl_response_free(&resp);
 	return status;
 }
 
@@ -621,13 +648,13 @@ ctl_ca(struct ctl_ctx *ctx)
 	int status;
 
 	memset(&resp, 0, sizeof(resp));
-	if ((status = load_token(ctx)) != CTL_EXIT_OK)
+	if ((status = ctl_load_token(ctx)) != CTL_EXIT_OK)
 		return status;
-	status = admin_request(ctx, "GET", "/v1/ca", NULL, &resp);
+	status = ctl_request(ctx, "GET", "/v1/ca", NULL, &resp);
 	if (status != CTL_EXIT_OK)
 		goto out;
-	if (!is_success(&resp)) {
-		status = report_http_error(ctx, &resp,
+	if (!ctl_is_success(&resp)) {
+		status = ctl_report_http_error(ctx, &resp,
 		    "cannot read the CA certificate", NULL);
 		goto out;
 	}
@@ -644,15 +671,15 @@ ctl_ca(struct ctl_ctx *ctx)
 		status = CTL_EXIT_REJECTED;
 	}
 out:
-	response_free(&resp);
+	ctl_response_free(&resp);
 	return status;
 }
 
 /* Prints a JSON value indented, with sorted keys and only ASCII. jansson
  * escapes every control character except DEL, so DEL is escaped here. It
  * can only occur inside strings, where \u007F means the same. */
-static int
-print_json(json_t *root)
+int
+ctl_print_json(json_t *root)
 {
 	char *text, *p;
 
@@ -685,8 +712,8 @@ enum list_column {
 
 /* Formats the added_at seconds since the epoch as ISO 8601 UTC, or as
  * the plain number when the system cannot represent it as a date. */
-static void
-format_time(json_t *value, char *out, size_t size)
+void
+ctl_format_time(json_t *value, char *out, size_t size)
 {
 	json_int_t seconds;
 	struct tm tm;
@@ -717,7 +744,7 @@ list_row(json_t *pin, char *cols[COL_COUNT])
 	if (fields[COL_DIGEST] == NULL || fields[COL_URL] == NULL)
 		return -2;
 	fields[COL_ADDED_BY] = pin_string(pin, "added_by", "-");
-	format_time(json_object_get(pin, "added_at"), added_at,
+	ctl_format_time(json_object_get(pin, "added_at"), added_at,
 	    sizeof(added_at));
 	fields[COL_ADDED_AT] = added_at;
 	fields[COL_NOTE] = pin_string(pin, "note", "");
@@ -792,19 +819,19 @@ ctl_list(struct ctl_ctx *ctx)
 	int status;
 
 	memset(&resp, 0, sizeof(resp));
-	if ((status = load_token(ctx)) != CTL_EXIT_OK)
+	if ((status = ctl_load_token(ctx)) != CTL_EXIT_OK)
 		goto out;
-	status = admin_request(ctx, "GET", "/v1/pins", NULL, &resp);
+	status = ctl_request(ctx, "GET", "/v1/pins", NULL, &resp);
 	if (status != CTL_EXIT_OK)
 		goto out;
-	if (!is_success(&resp)) {
-		status = report_http_error(ctx, &resp, "cannot list the pins",
+	if (!ctl_is_success(&resp)) {
+		status = ctl_report_http_error(ctx, &resp, "cannot list the pins",
 		    NULL);
 		goto out;
 	}
 
 	status = CTL_EXIT_REJECTED;
-	if ((root = response_json(ctx, &resp)) == NULL)
+	if ((root = ctl_response_json(ctx, &resp)) == NULL)
 		goto out;
 	pins = json_object_get(root, "pins");
 	if (!json_is_array(pins)) {
@@ -816,12 +843,12 @@ ctl_list(struct ctl_ctx *ctx)
 	}
 
 	if (ctx->values[OPT_JSON] != NULL)
-		status = print_json(root);
+		status = ctl_print_json(root);
 	else
 		status = print_pin_table(ctx, pins);
 out:
 	json_decref(root);
-	response_free(&resp);
+	ctl_response_free(&resp);
 	return status;
 }
 

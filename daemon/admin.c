@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The admin API: GET /healthz, and with a bearer token GET /v1/ca and GET,
- * POST and DELETE on /v1/pins. docs/admin-api.md is the reference. */
+/* The admin API: GET /healthz, and with a bearer token the CA, pins,
+ * tokens and audit events. docs/admin-api.md is the reference. */
 #include "config.h"
 #include "admin.h"
 
@@ -30,8 +30,25 @@
 #define TOKEN_BYTES	32		/* random bytes, written as hex */
 #define TOKEN_MAX_LEN	512
 #define BODY_MAX	(64 * 1024)
-/* Identity recorded on pins changed with the token from token_file. */
+/* Identity of the bootstrap token from token_file, which has the admin
+ * role. No named token may take this name. */
 #define ADMIN_IDENTITY	"admin"
+/* Events returned by one GET /v1/events when no limit is given, and the
+ * largest limit accepted. */
+#define EVENTS_DEFAULT	1000
+#define EVENTS_MAX	100000
+/* SHA-256 of empty input: an empty upstream response would match it. */
+#define EMPTY_SHA256 \
+	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+enum admin_role { ROLE_NONE, ROLE_READER, ROLE_ADMIN };
+
+/* The sender of a request, identified by its bearer token. */
+struct admin_caller {
+	enum admin_role	 role;
+	char		 identity[STORE_NAME_MAX + 1];
+	char		 client[64];	/* address */
+};
 
 struct admin {
 	struct store		*store;
@@ -47,7 +64,6 @@ struct admin_request {
 	int	 too_large;
 };
 
-static const char *const allow_pins[] = { "Allow", "GET, POST, DELETE", NULL };
 static const char *const allow_get[] = { "Allow", "GET", NULL };
 static const char *const www_authenticate[] = {
 	"WWW-Authenticate", "Bearer realm=\"hashgate\"", NULL
@@ -127,23 +143,41 @@ admin_load_token(struct admin *admin, const char *path)
 	return 0;
 }
 
-static int
-admin_authorized(struct admin *admin, struct MHD_Connection *conn)
+/* Finds who sent the request from its bearer token: the bootstrap token
+ * from token_file, or a valid named token. */
+static void
+admin_authenticate(struct admin *admin, struct MHD_Connection *conn,
+    struct admin_caller *caller)
 {
 	unsigned char presented[DIGEST_LEN];
+	char hex[DIGEST_HEX_LEN + 1];
 	const char *auth;
+	int is_admin = 0;
 
+	caller->role = ROLE_NONE;
+	caller->identity[0] = '\0';
 	auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
 	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
-		return 0;
+		return;
 	auth += 7;
 	while (*auth == ' ')
 		auth++;
 	if (EVP_Digest(auth, strlen(auth), presented, NULL, EVP_sha256(),
 	    NULL) != 1)
-		return 0;
-	return CRYPTO_memcmp(presented, admin->token_hash, DIGEST_LEN) == 0;
+		return;
+	if (CRYPTO_memcmp(presented, admin->token_hash, DIGEST_LEN) == 0) {
+		caller->role = ROLE_ADMIN;
+		snprintf(caller->identity, sizeof(caller->identity), "%s",
+		    ADMIN_IDENTITY);
+		return;
+	}
+	/* The lookup is by the token's SHA-256, which a caller cannot steer
+	 * towards a stored value, so it leaks nothing through its timing. */
+	digest_to_hex(presented, hex);
+	if (store_token_lookup(admin->store, hex, caller->identity,
+	    &is_admin) == 1)
+		caller->role = is_admin ? ROLE_ADMIN : ROLE_READER;
 }
 
 /* Sends a JSON value and releases it. */
@@ -186,9 +220,13 @@ admin_error(struct MHD_Connection *conn, unsigned status,
 static json_t *
 admin_pin_json(const struct store_pin *pin)
 {
-	return json_pack("{s:s, s:s, s:s?, s:s, s:I}", "url", pin->url,
+	json_t *expires = pin->expires_at != 0 ?
+	    json_integer((json_int_t)pin->expires_at) : json_null();
+
+	return json_pack("{s:s, s:s, s:s?, s:s, s:I, s:o}", "url", pin->url,
 	    "sha256", pin->sha256, "note", pin->note, "added_by",
-	    pin->added_by, "added_at", (json_int_t)pin->added_at);
+	    pin->added_by, "added_at", (json_int_t)pin->added_at,
+	    "expires_at", expires);
 }
 
 static int
@@ -212,39 +250,68 @@ admin_pins_list(struct admin *admin, struct MHD_Connection *conn)
 	return admin_json(conn, 200, json_pack("{s:o}", "pins", pins), NULL);
 }
 
+/* Parses the request body as a JSON object. Returns it, or NULL after
+ * sending 400. */
+static json_t *
+admin_body(struct MHD_Connection *conn, const struct admin_request *ar,
+    enum MHD_Result *ret)
+{
+	json_error_t jerr;
+	json_t *body;
+
+	body = json_loadb(ar->body ? ar->body : "", ar->len,
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (body == NULL)
+		*ret = admin_error(conn, 400, NULL,
+		    "request body is not valid JSON: %s (line %d, column %d)",
+		    jerr.text, jerr.line, jerr.column);
+	return body;
+}
+
+/* Reads the optional string member key of body into *value: NULL when
+ * it is missing or null. Returns 0, or -1 when it is another type. */
+static int
+optional_string(json_t *body, const char *key, const char **value)
+{
+	json_t *member = json_object_get(body, key);
+
+	*value = NULL;
+	if (member == NULL || json_is_null(member))
+		return 0;
+	if (!json_is_string(member))
+		return -1;
+	*value = json_string_value(member);
+	return 0;
+}
+
 static enum MHD_Result
 admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
-    const struct admin_request *ar, const char *client)
+    const struct admin_request *ar, const struct admin_caller *caller)
 {
 	char url[URL_MAX_LEN + 1], hex[DIGEST_HEX_LEN + 1];
 	char existing[DIGEST_HEX_LEN + 1], logged_url[256];
-	const char *raw_url, *raw_digest, *note = NULL, *err;
+	const char *raw_url, *raw_digest, *note, *err;
+	json_t *body, *note_value = NULL, *expires = NULL;
 	struct store_pin pin;
 	json_error_t jerr;
-	json_t *body, *note_value = NULL;
 	enum MHD_Result ret;
-	int rc;
+	int allow_empty = 0, rc;
 
-	body = json_loadb(ar->body ? ar->body : "", ar->len, JSON_REJECT_DUPLICATES, &jerr);
-	if (body == NULL)
-		return admin_error(conn, 400, NULL,
-		    "request body is not valid JSON: %s (line %d, column %d)",
-		    jerr.text, jerr.line, jerr.column);
-	if (json_unpack_ex(body, &jerr, 0, "{s:s, s:s, s?o !}", "url", &raw_url,
-	    "sha256", &raw_digest, "note", &note_value) != 0) {
+	if ((body = admin_body(conn, ar, &ret)) == NULL)
+		return ret;
+	if (json_unpack_ex(body, &jerr, 0, "{s:s, s:s, s?o, s?o, s?b !}",
+	    "url", &raw_url, "sha256", &raw_digest, "note", &note_value,
+	    "expires_at", &expires, "allow_empty", &allow_empty) != 0) {
 		ret = admin_error(conn, 400, NULL,
-		    "expected {\"url\": STRING, \"sha256\": STRING, \"note\": STRING}: %s",
+		    "expected {\"url\": STRING, \"sha256\": STRING, \"note\": STRING, "
+		    "\"expires_at\": SECONDS, \"allow_empty\": BOOLEAN}: %s",
 		    jerr.text);
 		goto out;
 	}
 	/* The note may be missing or null, as GET /v1/pins returns it. */
-	if (note_value != NULL && !json_is_null(note_value)) {
-		if (!json_is_string(note_value)) {
-			ret = admin_error(conn, 400, NULL,
-			    "note must be a string or null");
-			goto out;
-		}
-		note = json_string_value(note_value);
+	if (optional_string(body, "note", &note) != 0) {
+		ret = admin_error(conn, 400, NULL, "note must be a string or null");
+		goto out;
 	}
 	if (url_normalise(raw_url, strlen(raw_url), url, sizeof(url), &err) != 0) {
 		ret = admin_error(conn, 400, NULL, "invalid URL \"%.*s\": %s",
@@ -256,13 +323,32 @@ admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
 		    raw_digest, err);
 		goto out;
 	}
+	if (strcmp(hex, EMPTY_SHA256) == 0 && !allow_empty) {
+		ret = admin_error(conn, 400, NULL,
+		    "sha256:%s is the digest of empty input, which would let an "
+		    "empty upstream response verify; if the artifact really is "
+		    "empty, pin it with allow_empty (hashgatectl add --allow-empty)",
+		    hex);
+		goto out;
+	}
 
+	memset(&pin, 0, sizeof(pin));
+	if (expires != NULL && !json_is_null(expires)) {
+		if (!json_is_integer(expires) ||
+		    json_integer_value(expires) <= (json_int_t)time(NULL)) {
+			ret = admin_error(conn, 400, NULL,
+			    "expires_at must be a time in the future, in seconds "
+			    "since the epoch");
+			goto out;
+		}
+		pin.expires_at = (int64_t)json_integer_value(expires);
+	}
 	pin.url = url;
 	memcpy(pin.sha256, hex, sizeof(hex));
 	pin.note = note;
-	pin.added_by = ADMIN_IDENTITY;
+	pin.added_by = caller->identity;
 	pin.added_at = (int64_t)time(NULL);
-	rc = store_pin_add(admin->store, &pin, existing);
+	rc = store_pin_add(admin->store, &pin, caller->client, existing);
 	if (rc < 0)
 		ret = admin_error(conn, 500, NULL, "cannot write the allowlist");
 	else if (rc == 1)
@@ -270,7 +356,7 @@ admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
 		    "%s is already pinned to sha256:%s", url, existing);
 	else {
 		log_info("admin: pin added client=%s identity=%s url=%s sha256=%s",
-		    client, ADMIN_IDENTITY,
+		    caller->client, caller->identity,
 		    log_escape(url, logged_url, sizeof(logged_url)), hex);
 		ret = admin_json(conn, 201, admin_pin_json(&pin), NULL);
 	}
@@ -279,34 +365,50 @@ out:
 	return ret;
 }
 
+/* Reads query parameter name with its decoded length, so that a %00 in
+ * it is seen rather than cutting it short. Returns NULL when missing. */
+static const char *
+admin_query(struct MHD_Connection *conn, const char *name, size_t *len)
+{
+	const char *value;
+
+	if (MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, name,
+	    strlen(name), &value, len) != MHD_YES)
+		return NULL;
+	return value;
+}
+
 static enum MHD_Result
 admin_pins_remove(struct admin *admin, struct MHD_Connection *conn,
-    const char *client)
+    const struct admin_caller *caller)
 {
 	char url[URL_MAX_LEN + 1], logged_url[256];
-	const char *raw_url, *err;
+	const char *raw_url, *note, *err;
 	struct store_pin pin;
 	enum MHD_Result ret;
-	size_t raw_len;
+	size_t raw_len, note_len = 0;
 	int rc;
 
-	/* The decoded length, so that url_normalise rejects a %00 as a NUL. */
-	if (MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, "url", 3,
-	    &raw_url, &raw_len) != MHD_YES || raw_url == NULL)
+	raw_url = admin_query(conn, "url", &raw_len);
+	if (raw_url == NULL)
 		return admin_error(conn, 400, NULL,
 		    "missing query parameter: DELETE /v1/pins?url=URL");
 	if (url_normalise(raw_url, raw_len, url, sizeof(url), &err) != 0)
 		return admin_error(conn, 400, NULL, "invalid URL \"%.*s\": %s",
 		    URL_MAX_LEN, raw_url, err);
+	note = admin_query(conn, "note", &note_len);
+	if (note != NULL && strlen(note) != note_len)
+		return admin_error(conn, 400, NULL, "note contains a NUL byte");
 
-	rc = store_pin_remove(admin->store, url, &pin);
+	rc = store_pin_remove(admin->store, url, caller->identity, note,
+	    caller->client, &pin);
 	if (rc < 0)
 		return admin_error(conn, 500, NULL, "cannot write the allowlist");
 	if (rc == 1)
 		return admin_error(conn, 404, NULL, "%s is not pinned", url);
 	pin.url = url;
 	log_info("admin: pin removed client=%s identity=%s url=%s sha256=%s",
-	    client, ADMIN_IDENTITY, log_escape(url, logged_url,
+	    caller->client, caller->identity, log_escape(url, logged_url,
 	    sizeof(logged_url)), pin.sha256);
 	ret = admin_json(conn, 200, admin_pin_json(&pin), NULL);
 	free((char *)pin.note);
@@ -314,11 +416,322 @@ admin_pins_remove(struct admin *admin, struct MHD_Connection *conn,
 	return ret;
 }
 
+/* Checks a token name: 1 to STORE_NAME_MAX letters, digits, '.', '_' or
+ * '-', starting with a letter or digit. Returns NULL or the problem. */
+static const char *
+token_name_problem(const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (len == 0 || len > STORE_NAME_MAX)
+		return "a token name has 1 to 64 characters";
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9');
+
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+			return "a token name has letters, digits, '.', '_' and '-', "
+			    "and starts with a letter or digit";
+	}
+	if (strcmp(name, ADMIN_IDENTITY) == 0)
+		return "the name admin belongs to the bootstrap token in token_file";
+	return NULL;
+}
+
+static enum MHD_Result
+admin_tokens_create(struct admin *admin, struct MHD_Connection *conn,
+    const struct admin_request *ar, const struct admin_caller *caller)
+{
+	unsigned char raw[TOKEN_BYTES], hash[DIGEST_LEN];
+	char secret[2 * TOKEN_BYTES + 1], hash_hex[DIGEST_HEX_LEN + 1];
+	const char *name, *role, *problem;
+	struct store_token token;
+	json_error_t jerr;
+	json_t *body;
+	enum MHD_Result ret;
+	size_t i;
+	int rc;
+
+	if ((body = admin_body(conn, ar, &ret)) == NULL)
+		return ret;
+	if (json_unpack_ex(body, &jerr, 0, "{s:s, s:s !}", "name", &name,
+	    "role", &role) != 0) {
+		ret = admin_error(conn, 400, NULL,
+		    "expected {\"name\": STRING, \"role\": \"admin\" or \"reader\"}: %s",
+		    jerr.text);
+		goto out;
+	}
+	if ((problem = token_name_problem(name)) != NULL) {
+		ret = admin_error(conn, 400, NULL, "invalid token name \"%.100s\": %s",
+		    name, problem);
+		goto out;
+	}
+	if (strcmp(role, "admin") != 0 && strcmp(role, "reader") != 0) {
+		ret = admin_error(conn, 400, NULL,
+		    "invalid role \"%.100s\": expected admin or reader", role);
+		goto out;
+	}
+	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+		ret = admin_error(conn, 500, NULL, "cannot generate a token");
+		goto out;
+	}
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(secret + 2 * i, 3, "%02x", raw[i]);
+	EVP_Digest(secret, strlen(secret), hash, NULL, EVP_sha256(), NULL);
+	digest_to_hex(hash, hash_hex);
+
+	memset(&token, 0, sizeof(token));
+	token.name = name;
+	token.role = role;
+	token.hash = hash_hex;
+	token.created_by = caller->identity;
+	token.created_at = (int64_t)time(NULL);
+	rc = store_token_create(admin->store, &token, caller->client);
+	if (rc < 0)
+		ret = admin_error(conn, 500, NULL, "cannot write the token table");
+	else if (rc == 1)
+		ret = admin_error(conn, 409, NULL,
+		    "a token named %s exists already (revoked names stay taken, "
+		    "so that the audit trail names one token each)", name);
+	else {
+		log_info("admin: token created client=%s identity=%s name=%s role=%s",
+		    caller->client, caller->identity, name, role);
+		ret = admin_json(conn, 201, json_pack("{s:s, s:s, s:s}", "name",
+		    name, "role", role, "token", secret), NULL);
+	}
+	OPENSSL_cleanse(secret, sizeof(secret));
+	OPENSSL_cleanse(raw, sizeof(raw));
+out:
+	json_decref(body);
+	return ret;
+}
+
+static int
+admin_token_add(void *arg, const struct store_token *token)
+{
+	json_t *revoked = token->revoked_by != NULL ?
+	    json_integer((json_int_t)token->revoked_at) : json_null();
+	json_t *item = json_pack("{s:s, s:s, s:s, s:I, s:s?, s:o}", "name",
+	    token->name, "role", token->role, "created_by", token->created_by,
+	    "created_at", (json_int_t)token->created_at, "revoked_by",
+	    token->revoked_by, "revoked_at", revoked);
+
+	return item == NULL || json_array_append_new(arg, item) != 0;
+}
+
+static enum MHD_Result
+admin_tokens_list(struct admin *admin, struct MHD_Connection *conn)
+{
+	json_t *tokens = json_array();
+
+	if (tokens == NULL || store_token_foreach(admin->store,
+	    admin_token_add, tokens) != 0) {
+		json_decref(tokens);
+		return admin_error(conn, 500, NULL, "cannot read the token table");
+	}
+	return admin_json(conn, 200, json_pack("{s:o}", "tokens", tokens), NULL);
+}
+
+static enum MHD_Result
+admin_tokens_revoke(struct admin *admin, struct MHD_Connection *conn,
+    const struct admin_caller *caller)
+{
+	const char *name;
+	size_t len;
+	int rc;
+
+	name = admin_query(conn, "name", &len);
+	if (name == NULL)
+		return admin_error(conn, 400, NULL,
+		    "missing query parameter: DELETE /v1/tokens?name=NAME");
+	if (strlen(name) != len || token_name_problem(name) != NULL)
+		return admin_error(conn, 400, NULL, "invalid token name \"%.100s\"",
+		    name);
+	rc = store_token_revoke(admin->store, name, caller->identity,
+	    caller->client);
+	if (rc < 0)
+		return admin_error(conn, 500, NULL, "cannot write the token table");
+	if (rc == 1)
+		return admin_error(conn, 404, NULL, "no valid token is named %s",
+		    name);
+	log_info("admin: token revoked client=%s identity=%s name=%s",
+	    caller->client, caller->identity, name);
+	return admin_json(conn, 200, json_pack("{s:s, s:b}", "name", name,
+	    "revoked", 1), NULL);
+}
+
+static int
+admin_event_add(void *arg, const struct store_event *ev)
+{
+	json_t *item = json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, "
+	    "s:s?, s:s?, s:s?}", "id", (json_int_t)ev->id, "at",
+	    (json_int_t)ev->at, "verdict", ev->kind, "client", ev->client,
+	    "url", ev->url != NULL && ev->url[0] != '\0' ? ev->url : NULL,
+	    "sha256", ev->expected, "observed_sha256", ev->observed,
+	    "identity", ev->identity, "content_type", ev->content_type,
+	    "redirects", ev->redirects, "detail", ev->detail);
+
+	if (item == NULL)
+		return 1;
+	if (ev->has_size)
+		json_object_set_new(item, "size", json_integer((json_int_t)ev->size));
+	if (ev->status != 0)
+		json_object_set_new(item, "status", json_integer(ev->status));
+	return json_array_append_new(arg, item) != 0;
+}
+
+/* Parses a query parameter that must be a whole number from 0 to max.
+ * Returns 0, 1 when missing, -1 when invalid. */
+static int
+query_number(struct MHD_Connection *conn, const char *name, long long max,
+    long long *value)
+{
+	const char *text;
+	char *end;
+	size_t len;
+
+	text = admin_query(conn, name, &len);
+	if (text == NULL)
+		return 1;
+	errno = 0;
+	*value = strtoll(text, &end, 10);
+	if (len == 0 || strlen(text) != len || *end != '\0' || errno != 0 ||
+	    text[0] < '0' || text[0] > '9' || *value > max)
+		return -1;
+	return 0;
+}
+
+static enum MHD_Result
+admin_events_list(struct admin *admin, struct MHD_Connection *conn)
+{
+	struct store_event_filter filter = { .limit = EVENTS_DEFAULT };
+	long long number;
+	size_t len;
+	json_t *events;
+	int rc;
+
+	rc = query_number(conn, "since", INT64_MAX, &number);
+	if (rc < 0)
+		return admin_error(conn, 400, NULL,
+		    "invalid since: expected seconds since the epoch");
+	if (rc == 0)
+		filter.since = number;
+	rc = query_number(conn, "limit", EVENTS_MAX, &number);
+	if (rc < 0 || (rc == 0 && number == 0))
+		return admin_error(conn, 400, NULL,
+		    "invalid limit: expected 1 to %d", EVENTS_MAX);
+	if (rc == 0)
+		filter.limit = (unsigned)number;
+	filter.kind = admin_query(conn, "verdict", &len);
+	if (filter.kind != NULL && (len == 0 || strlen(filter.kind) != len))
+		return admin_error(conn, 400, NULL, "invalid verdict");
+	filter.url_prefix = admin_query(conn, "url", &len);
+	if (filter.url_prefix != NULL && strlen(filter.url_prefix) != len)
+		return admin_error(conn, 400, NULL, "url contains a NUL byte");
+
+	events = json_array();
+	if (events == NULL || store_event_foreach(admin->store, &filter,
+	    admin_event_add, events) != 0) {
+		json_decref(events);
+		return admin_error(conn, 500, NULL, "cannot read the audit trail");
+	}
+	return admin_json(conn, 200, json_pack("{s:o}", "events", events), NULL);
+}
+
+/* One method on one path, and the role it needs. */
+struct admin_route {
+	const char	*path;
+	const char	*method;
+	enum admin_role	 role;
+	enum MHD_Result	(*run)(struct admin *, struct MHD_Connection *,
+			    const struct admin_request *,
+			    const struct admin_caller *);
+};
+
+static enum MHD_Result
+route_ca(struct admin *admin, struct MHD_Connection *conn,
+    const struct admin_request *ar, const struct admin_caller *caller)
+{
+	return http_respond(conn, 200, "application/x-pem-file",
+	    ca_pem(admin->ca), strlen(ca_pem(admin->ca)), NULL);
+}
+
+static enum MHD_Result
+route_pins_list(struct admin *admin, struct MHD_Connection *conn,
+    const struct admin_request *ar, const struct admin_caller *caller)
+{
+	return admin_pins_list(admin, conn);
+}
+
+static enum MHD_Result
+route_pins_remove(struct admin *admin, struct MHD_Connection *conn,
+    const struct admin_request *ar, const struct admin_caller *caller)
+{
+	return admin_pins_remove(admin, conn, caller);
+}
+
+static enum MHD_Result
+route_tokens_list(struct admin *admin, struct MHD_Connection *conn,
+    const struct admin_request *ar, const struct admin_caller *caller)
+{
+	return admin_tokens_list(admin, conn);
+}
+
+static enum MHD_Result
+route_tokens_revoke(struct admin *admin, struct MHD_Connection *conn,
+    const struct admin_request *ar, const struct admin_caller *caller)
+{
+	return admin_tokens_revoke(admin, conn, caller);
+}
+
+static enum MHD_Result
+route_events(struct admin *admin, struct MHD_Connection *conn,
+    const struct admin_request *ar, const struct admin_caller *caller)
+{
+	return admin_events_list(admin, conn);
+}
+
+static const struct admin_route admin_routes[] = {
+	{ "/v1/ca", "GET", ROLE_READER, route_ca },
+	{ "/v1/pins", "GET", ROLE_READER, route_pins_list },
+	{ "/v1/pins", "POST", ROLE_ADMIN, admin_pins_add },
+	{ "/v1/pins", "DELETE", ROLE_ADMIN, route_pins_remove },
+	{ "/v1/tokens", "GET", ROLE_ADMIN, route_tokens_list },
+	{ "/v1/tokens", "POST", ROLE_ADMIN, admin_tokens_create },
+	{ "/v1/tokens", "DELETE", ROLE_ADMIN, route_tokens_revoke },
+	{ "/v1/events", "GET", ROLE_READER, route_events },
+};
+
+#define NROUTES (sizeof(admin_routes) / sizeof(admin_routes[0]))
+
+/* Sends 405 with the methods that path accepts. */
+static enum MHD_Result
+admin_wrong_method(struct MHD_Connection *conn, const char *path)
+{
+	char methods[64] = "";
+	const char *allow[3] = { "Allow", methods, NULL };
+	size_t i;
+
+	size_t len = 0;
+
+	for (i = 0; i < NROUTES && len < sizeof(methods); i++) {
+		if (strcmp(admin_routes[i].path, path) != 0)
+			continue;
+		len += (size_t)snprintf(methods + len, sizeof(methods) - len,
+		    "%s%s", len > 0 ? ", " : "", admin_routes[i].method);
+	}
+	return admin_error(conn, 405, allow, "use %s on %s", methods, path);
+}
+
 static enum MHD_Result
 admin_route(struct admin *admin, struct MHD_Connection *conn,
     const char *path, const char *method, const struct admin_request *ar)
 {
-	char client[64];
+	const struct admin_route *route = NULL;
+	struct admin_caller caller;
+	int path_known = 0;
+	size_t i;
 
 	if (strcmp(path, "/healthz") == 0) {
 		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
@@ -329,33 +742,36 @@ admin_route(struct admin *admin, struct MHD_Connection *conn,
 		    "ok", "version", PACKAGE_VERSION), NULL);
 	}
 
-	if (!admin_authorized(admin, conn)) {
-		http_client_address(conn, client, sizeof(client));
+	http_client_address(conn, caller.client, sizeof(caller.client));
+	admin_authenticate(admin, conn, &caller);
+	if (caller.role == ROLE_NONE) {
 		log_warning("admin: rejected request without a valid token client=%s",
-		    client);
+		    caller.client);
 		return admin_error(conn, 401, www_authenticate,
-		    "missing or invalid bearer token: send \"Authorization: Bearer TOKEN\" with the token from token_file");
+		    "missing or invalid bearer token: send \"Authorization: Bearer TOKEN\" with the token from token_file or one that hashgatectl token create printed");
 	}
-	if (strcmp(path, "/v1/ca") == 0) {
-		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
-			return admin_error(conn, 405, allow_get, "use GET on /v1/ca");
-		return http_respond(conn, 200, "application/x-pem-file",
-		    ca_pem(admin->ca), strlen(ca_pem(admin->ca)), NULL);
+	for (i = 0; i < NROUTES; i++) {
+		if (strcmp(admin_routes[i].path, path) != 0)
+			continue;
+		path_known = 1;
+		if (strcmp(admin_routes[i].method, method) == 0)
+			route = &admin_routes[i];
 	}
-	if (strcmp(path, "/v1/pins") != 0)
+	if (!path_known)
 		return admin_error(conn, 404, NULL, "no such route; see docs/admin-api.md");
+	if (route == NULL)
+		return admin_wrong_method(conn, path);
+	if (caller.role < route->role) {
+		log_warning("admin: rejected %s %s client=%s identity=%s: needs the admin role",
+		    method, path, caller.client, caller.identity);
+		return admin_error(conn, 403, NULL,
+		    "token %s has the reader role; %s %s needs the admin role",
+		    caller.identity, method, path);
+	}
 	if (ar->too_large)
 		return admin_error(conn, 413, NULL,
 		    "request body is larger than %d bytes", BODY_MAX);
-
-	http_client_address(conn, client, sizeof(client));
-	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
-		return admin_pins_list(admin, conn);
-	if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
-		return admin_pins_add(admin, conn, ar, client);
-	if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
-		return admin_pins_remove(admin, conn, client);
-	return admin_error(conn, 405, allow_pins, "use GET, POST or DELETE on /v1/pins");
+	return route->run(admin, conn, ar, &caller);
 }
 
 static enum MHD_Result

@@ -51,6 +51,8 @@ static const struct conf_key conf_keys[] = {
 	{ "tls", "ca_cert", T_PATH, F(tls_ca_cert), 0, 0, NULL, 0 },
 	{ "tls", "ca_key", T_PATH, F(tls_ca_key), 0, 0, NULL, 0 },
 	{ "tls", "max_certificates", T_UINT, F(tls_max_certificates), 16, 1000000, NULL, 0 },
+	{ "audit", "max_events", T_UINT, F(audit_max_events), 0, 1000000000, NULL, 0 },
+	{ "audit", "max_days", T_UINT, F(audit_max_days), 0, 36500, NULL, 0 },
 	{ "log", "target", T_CHOICE, F(log_target), 0, 0, log_target_choices, 1 },
 	{ "log", "level", T_CHOICE, F(log_level), 0, 0, log_level_choices, 1 },
 	{ "upstream", "ca_file", T_PATH, F(upstream_ca_file), 0, 0, NULL, 1 },
@@ -510,6 +512,8 @@ conf_defaults(struct conf *conf)
 	conf->tls_ca_cert = strdup("state/ca.crt");
 	conf->tls_ca_key = strdup("state/ca.key");
 	conf->tls_max_certificates = 1024;
+	conf->audit_max_events = 1000000;
+	conf->audit_max_days = 365;
 	conf->log_target = 0;
 	conf->log_level = 2;
 	conf->upstream_ca_file = NULL;

@@ -48,6 +48,9 @@ struct conf {
 	unsigned	 upstream_max_fetches;	/* concurrent upstream fetches */
 	uint64_t	 max_object_size;	/* bytes */
 
+	unsigned	 audit_max_events;	/* events kept, 0: no limit */
+	unsigned	 audit_max_days;	/* days kept, 0: no limit */
+
 	int		 log_target;	/* 0 stderr, 1 syslog */
 	int		 log_level;	/* 0 error, 1 warning, 2 info, 3 debug */
 };

@@ -409,8 +409,6 @@ fetch_verify(struct fetch *fetch, struct transfer *t, const char *tmp_path)
 		fetch_fail(fetch, 502, "mismatch",
 		    "digest mismatch for %s\nexpected sha256:%s\nobserved sha256:%s",
 		    fetch->url, fetch->expected, fetch->result.observed);
-		store_event_mismatch(fetcher->store, fetch->client, fetch->url,
-		    fetch->expected, fetch->result.observed, t->size);
 		return;
 	}
 	if (cache_commit(fetcher->cache, t->fd, tmp_path, fetch->expected) != 0) {

@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "admin.h"
+#include "audit.h"
 #include "ca.h"
 #include "cache.h"
 #include "conf.h"
@@ -181,6 +182,7 @@ main(int argc, char **argv)
 	const char *conf_path = NULL;
 	struct conf conf;
 	struct store *store = NULL;
+	struct audit *audit = NULL;
 	struct cache *cache = NULL;
 	struct fetcher *fetcher = NULL;
 	struct proxy *proxy = NULL;
@@ -280,6 +282,8 @@ main(int argc, char **argv)
 	    make_parent_dirs(conf.tls_ca_key) != 0)
 		goto out;
 	if ((store = store_open(conf.storage_database)) == NULL ||
+	    (audit = audit_open(conf.storage_database, conf.audit_max_events,
+	    conf.audit_max_days)) == NULL ||
 	    (cache = cache_open(conf.storage_cache_dir,
 	    (enum cache_verify)conf.storage_verify,
 	    conf.storage_max_size)) == NULL ||
@@ -287,7 +291,7 @@ main(int argc, char **argv)
 	    conf.tls_max_certificates)) == NULL ||
 	    (fetcher = fetcher_create(&conf, cache, store)) == NULL ||
 	    (admin = admin_start(&conf, store, ca)) == NULL ||
-	    (proxy = proxy_start(&conf, store, cache, fetcher, ca)) == NULL)
+	    (proxy = proxy_start(&conf, store, audit, cache, fetcher, ca)) == NULL)
 		goto out;
 
 	log_info("hashgated %s started proxy=%s admin=%s database=%s cache=%s",
@@ -321,6 +325,7 @@ out:
 	proxy_stop(proxy);
 	admin_stop(admin);
 	fetcher_free(fetcher);
+	audit_close(audit);
 	ca_free(ca);
 	cache_close(cache);
 	store_close(store);

@@ -20,6 +20,7 @@
 
 #include <microhttpd.h>
 
+#include "audit.h"
 #include "digest.h"
 #include "front.h"
 #include "http.h"
@@ -29,6 +30,7 @@
 struct proxy {
 	const struct conf	*conf;
 	struct store		*store;
+	struct audit		*audit;
 	struct cache		*cache;
 	struct fetcher		*fetcher;
 	struct front		*front;
@@ -121,6 +123,30 @@ termination_name(enum MHD_RequestTerminationCode code)
 }
 
 /* Logs the request once and frees it. */
+/* Records the decision on a request in the audit trail. target is the
+ * escaped request target, for requests whose URL did not parse. */
+static void
+proxy_audit(struct proxy *proxy, const struct request *req, const char *target)
+{
+	const struct fetch_result *res = NULL;
+	char detail[600];
+	struct store_event ev = {
+		.kind = req->verdict, .client = req->client,
+		.url = req->url[0] != '\0' ? req->url : target,
+		.expected = req->sha256[0] != '\0' ? req->sha256 : NULL,
+		.size = req->bytes, .has_size = 1, .status = req->status,
+	};
+
+	if (req->fetch != NULL)
+		res = fetch_result(req->fetch);
+	if (res != NULL && res->status != 200) {
+		ev.observed = res->observed[0] != '\0' ? res->observed : NULL;
+		ev.size = res->size;
+		ev.detail = log_escape_quoted(res->message, detail, sizeof(detail));
+	}
+	audit_record(proxy->audit, &ev);
+}
+
 static void
 proxy_request_end(void *arg, struct MHD_Connection *conn, void **req_cls,
     enum MHD_RequestTerminationCode code)
@@ -145,6 +171,8 @@ proxy_request_end(void *arg, struct MHD_Connection *conn, void **req_cls,
 	    req->status ? status : "-",
 	    (unsigned long long)req->bytes, req->verdict,
 	    termination_name(code), ms);
+	if (req->status != 0)
+		proxy_audit(proxy, req, target);
 	if (req->fetch != NULL)
 		fetch_release(proxy->fetcher, req->fetch);
 	free(req->target);
@@ -567,6 +595,11 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 		    "URL is not pinned: %s\n"
 		    "To allow it, pin its SHA-256 digest:\n"
 		    "  hashgatectl add '%s' SHA256", req->url, req->url);
+	if (rc == 2)
+		return proxy_error(conn, req, MHD_HTTP_FORBIDDEN, "expired", NULL,
+		    "the pin of this URL has expired: %s\n"
+		    "Cached bytes are not served either. To allow it again, "
+		    "remove the pin and add it anew.", req->url);
 
 	/* The common case, a cache hit, takes no lock. */
 	fd = cache_object_open(proxy->cache, req->sha256, &size);
@@ -593,8 +626,8 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 }
 
 struct proxy *
-proxy_start(const struct conf *conf, struct store *store, struct cache *cache,
-    struct fetcher *fetcher, struct ca *ca)
+proxy_start(const struct conf *conf, struct store *store, struct audit *audit,
+    struct cache *cache, struct fetcher *fetcher, struct ca *ca)
 {
 	struct proxy *proxy;
 	int fd;
@@ -606,6 +639,7 @@ proxy_start(const struct conf *conf, struct store *store, struct cache *cache,
 	}
 	proxy->conf = conf;
 	proxy->store = store;
+	proxy->audit = audit;
 	proxy->cache = cache;
 	proxy->fetcher = fetcher;
 	atomic_init(&proxy->next_id, 0);

@@ -4,6 +4,7 @@
 #ifndef HASHGATE_PROXY_H
 #define HASHGATE_PROXY_H
 
+#include "audit.h"
 #include "ca.h"
 #include "cache.h"
 #include "conf.h"
@@ -13,10 +14,12 @@
 struct proxy;
 
 /* Starts the proxy listener on conf->proxy_listen, intercepting CONNECT
- * tunnels with certificates from ca. Every argument is borrowed and must
+ * tunnels with certificates from ca and recording every decision in
+ * audit. Every argument is borrowed and must
  * outlive the proxy. Returns NULL after logging. */
 struct proxy *proxy_start(const struct conf *conf, struct store *store,
-    struct cache *cache, struct fetcher *fetcher, struct ca *ca);
+    struct audit *audit, struct cache *cache, struct fetcher *fetcher,
+    struct ca *ca);
 
 /* Applies the reloadable proxy settings of conf (the CONNECT ones) to
  * connections that open from now on. Returns 0, or -1 after logging. */

@@ -37,6 +37,24 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	"  expected TEXT,"
 	"  observed TEXT,"
 	"  size     INTEGER);",
+
+	/* Version 2: named tokens with roles, pin expiry, and events that
+	 * record every decision and every admin change. */
+	"CREATE TABLE tokens ("
+	"  name       TEXT PRIMARY KEY NOT NULL,"
+	"  role       TEXT NOT NULL CHECK (role IN ('admin', 'reader')),"
+	"  hash       TEXT NOT NULL UNIQUE CHECK (length(hash) = 64),"
+	"  created_by TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  revoked_by TEXT,"
+	"  revoked_at INTEGER);"
+	"ALTER TABLE pins ADD COLUMN expires_at INTEGER;"
+	"ALTER TABLE events ADD COLUMN status INTEGER;"
+	"ALTER TABLE events ADD COLUMN identity TEXT;"
+	"ALTER TABLE events ADD COLUMN content_type TEXT;"
+	"ALTER TABLE events ADD COLUMN redirects TEXT;"
+	"ALTER TABLE events ADD COLUMN detail TEXT;"
+	"CREATE INDEX events_at ON events (at);",
 };
 
 static int
@@ -126,7 +144,8 @@ store_open(const char *path)
 	    store_exec(store, "PRAGMA synchronous = FULL") != 0 ||
 	    store_migrate(store) != 0)
 		goto fail;
-	if (sqlite3_prepare_v3(store->db, "SELECT sha256 FROM pins WHERE url = ?1",
+	if (sqlite3_prepare_v3(store->db,
+	    "SELECT sha256, expires_at FROM pins WHERE url = ?1",
 	    -1, SQLITE_PREPARE_PERSISTENT, &store->lookup, NULL) != SQLITE_OK) {
 		store_log_failure(store, "preparing the pin lookup");
 		goto fail;
@@ -165,6 +184,9 @@ store_pin_lookup_locked(struct store *store, const char *url,
 		if (hex != NULL && strlen((const char *)hex) == DIGEST_HEX_LEN) {
 			memcpy(sha256, hex, DIGEST_HEX_LEN + 1);
 			ret = 1;
+			if (sqlite3_column_type(stmt, 1) != SQLITE_NULL &&
+			    sqlite3_column_int64(stmt, 1) <= (sqlite3_int64)time(NULL))
+				ret = 2;
 		}
 	} else if (rc == SQLITE_DONE)
 		ret = 0;
@@ -187,41 +209,128 @@ store_pin_lookup(struct store *store, const char *url,
 	return ret;
 }
 
-int
-store_pin_add(struct store *store, const struct store_pin *pin,
-    char existing[DIGEST_HEX_LEN + 1])
+static void
+bind_text_or_null(sqlite3_stmt *stmt, int col, const char *text)
+{
+	if (text != NULL)
+		sqlite3_bind_text(stmt, col, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(stmt, col);
+}
+
+/* Inserts ev with the lock held, inside the caller's transaction if any. */
+static int
+store_event_add_locked(struct store *store, const struct store_event *ev)
 {
 	sqlite3_stmt *stmt = NULL;
-	int ret = -1, rc;
+	int ret = -1;
 
-	pthread_mutex_lock(&store->lock);
 	if (sqlite3_prepare_v2(store->db,
-	    "INSERT INTO pins (url, sha256, note, added_by, added_at) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (url) DO NOTHING "
-	    "RETURNING url", -1, &stmt, NULL) != SQLITE_OK)
+	    "INSERT INTO events (at, kind, client, url, expected, observed, size, "
+	    "status, identity, content_type, redirects, detail) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", -1,
+	    &stmt, NULL) != SQLITE_OK)
 		goto out;
-	sqlite3_bind_text(stmt, 1, pin->url, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, pin->sha256, -1, SQLITE_STATIC);
-	if (pin->note != NULL)
-		sqlite3_bind_text(stmt, 3, pin->note, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 4, pin->added_by, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 5, pin->added_at);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		rc = sqlite3_step(stmt);
-	else if (rc == SQLITE_DONE) {
-		/* Nothing inserted: the URL is pinned already. */
-		sqlite3_finalize(stmt);
-		stmt = NULL;
-		rc = store_pin_lookup_locked(store, pin->url, existing);
-		pthread_mutex_unlock(&store->lock);
-		return rc == 1 ? 1 : -1;
-	}
-	if (rc == SQLITE_DONE)
+	sqlite3_bind_int64(stmt, 1, ev->at != 0 ? ev->at : (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(stmt, 2, ev->kind, -1, SQLITE_STATIC);
+	bind_text_or_null(stmt, 3, ev->client);
+	sqlite3_bind_text(stmt, 4, ev->url != NULL ? ev->url : "", -1, SQLITE_STATIC);
+	bind_text_or_null(stmt, 5, ev->expected);
+	bind_text_or_null(stmt, 6, ev->observed);
+	if (ev->has_size)
+		sqlite3_bind_int64(stmt, 7, (sqlite3_int64)ev->size);
+	if (ev->status != 0)
+		sqlite3_bind_int(stmt, 8, (int)ev->status);
+	bind_text_or_null(stmt, 9, ev->identity);
+	bind_text_or_null(stmt, 10, ev->content_type);
+	bind_text_or_null(stmt, 11, ev->redirects);
+	bind_text_or_null(stmt, 12, ev->detail);
+	if (sqlite3_step(stmt) == SQLITE_DONE)
 		ret = 0;
 out:
 	if (ret < 0)
+		store_log_failure(store, "event insert");
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+int
+store_event_add(struct store *store, const struct store_event *ev)
+{
+	int ret;
+
+	pthread_mutex_lock(&store->lock);
+	ret = store_event_add_locked(store, ev);
+	pthread_mutex_unlock(&store->lock);
+	return ret;
+}
+
+/* Runs one statement that changes the allowlist or the tokens, and its
+ * event, in one transaction, so that no change goes unrecorded. The
+ * statement is stepped to its end; changed receives sqlite3_changes. */
+static int
+store_change(struct store *store, sqlite3_stmt *stmt,
+    const struct store_event *ev, int *changed)
+{
+	int rc;
+
+	if (store_exec(store, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE) {
+		store_log_failure(store, "allowlist change");
+		store_exec(store, "ROLLBACK");
+		return -1;
+	}
+	*changed = sqlite3_changes(store->db);
+	if (*changed > 0 && store_event_add_locked(store, ev) != 0) {
+		store_exec(store, "ROLLBACK");
+		return -1;
+	}
+	if (store_exec(store, "COMMIT") != 0) {
+		store_exec(store, "ROLLBACK");
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_pin_add(struct store *store, const struct store_pin *pin,
+    const char *client, char existing[DIGEST_HEX_LEN + 1])
+{
+	struct store_event ev = {
+		.kind = "pin-added", .client = client, .url = pin->url,
+		.expected = pin->sha256, .identity = pin->added_by,
+		.detail = pin->note, .at = pin->added_at,
+	};
+	sqlite3_stmt *stmt = NULL;
+	int ret = -1, changed = 0;
+
+	pthread_mutex_lock(&store->lock);
+	if (sqlite3_prepare_v2(store->db,
+	    "INSERT INTO pins (url, sha256, note, added_by, added_at, expires_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (url) DO NOTHING",
+	    -1, &stmt, NULL) != SQLITE_OK) {
 		store_log_failure(store, "pin insert");
+		goto out;
+	}
+	sqlite3_bind_text(stmt, 1, pin->url, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, pin->sha256, -1, SQLITE_STATIC);
+	bind_text_or_null(stmt, 3, pin->note);
+	sqlite3_bind_text(stmt, 4, pin->added_by, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 5, pin->added_at);
+	if (pin->expires_at != 0)
+		sqlite3_bind_int64(stmt, 6, pin->expires_at);
+	if (store_change(store, stmt, &ev, &changed) != 0)
+		goto out;
+	if (changed > 0)
+		ret = 0;
+	else {
+		/* Nothing inserted: the URL is pinned already. */
+		ret = store_pin_lookup_locked(store, pin->url, existing) > 0 ? 1 : -1;
+	}
+out:
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&store->lock);
 	return ret;
@@ -235,43 +344,67 @@ column_strdup(sqlite3_stmt *stmt, int col)
 	return text == NULL ? NULL : strdup((const char *)text);
 }
 
-int
-store_pin_remove(struct store *store, const char *url,
-    struct store_pin *removed)
+/* Reads a pins row of SELECT url, sha256, note, added_by, added_at,
+ * expires_at. The strings stay valid until the next step. */
+static void
+pin_from_row(sqlite3_stmt *stmt, struct store_pin *pin)
 {
+	pin->url = (const char *)sqlite3_column_text(stmt, 0);
+	snprintf(pin->sha256, sizeof(pin->sha256), "%s",
+	    (const char *)sqlite3_column_text(stmt, 1));
+	pin->note = (const char *)sqlite3_column_text(stmt, 2);
+	pin->added_by = (const char *)sqlite3_column_text(stmt, 3);
+	pin->added_at = sqlite3_column_int64(stmt, 4);
+	pin->expires_at = sqlite3_column_int64(stmt, 5);
+}
+
+int
+store_pin_remove(struct store *store, const char *url, const char *identity,
+    const char *note, const char *client, struct store_pin *removed)
+{
+	struct store_event ev = {
+		.kind = "pin-removed", .client = client, .url = url,
+		.identity = identity, .detail = note,
+	};
 	sqlite3_stmt *stmt = NULL;
 	int ret = -1, rc;
 
 	memset(removed, 0, sizeof(*removed));
 	pthread_mutex_lock(&store->lock);
+	if (store_exec(store, "BEGIN IMMEDIATE") != 0)
+		goto unlock;
 	if (sqlite3_prepare_v2(store->db,
-	    "DELETE FROM pins WHERE url = ?1 "
-	    "RETURNING sha256, note, added_by, added_at", -1, &stmt,
-	    NULL) != SQLITE_OK)
-		goto out;
+	    "DELETE FROM pins WHERE url = ?1 RETURNING url, sha256, note, "
+	    "added_by, added_at, expires_at", -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
 	sqlite3_bind_text(stmt, 1, url, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_DONE) {
 		ret = 1;
-		goto out;
+		store_exec(store, "ROLLBACK");
+		goto unlock;
 	}
 	if (rc != SQLITE_ROW)
-		goto out;
-	snprintf(removed->sha256, sizeof(removed->sha256), "%s",
-	    (const char *)sqlite3_column_text(stmt, 0));
-	removed->note = column_strdup(stmt, 1);
-	removed->added_by = column_strdup(stmt, 2);
-	removed->added_at = sqlite3_column_int64(stmt, 3);
-	/* The statement commits when stepped to its end. */
-	if (sqlite3_step(stmt) == SQLITE_DONE)
-		ret = 0;
-out:
-	if (ret < 0) {
-		store_log_failure(store, "pin delete");
-		free((char *)removed->note);
-		free((char *)removed->added_by);
-		memset(removed, 0, sizeof(*removed));
-	}
+		goto fail;
+	pin_from_row(stmt, removed);
+	removed->url = NULL;
+	removed->note = column_strdup(stmt, 2);
+	removed->added_by = column_strdup(stmt, 3);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		goto fail;
+	ev.expected = removed->sha256;
+	if (store_event_add_locked(store, &ev) != 0 ||
+	    store_exec(store, "COMMIT") != 0)
+		goto fail;
+	ret = 0;
+	goto unlock;
+fail:
+	store_log_failure(store, "pin delete");
+	store_exec(store, "ROLLBACK");
+	free((char *)removed->note);
+	free((char *)removed->added_by);
+	memset(removed, 0, sizeof(*removed));
+unlock:
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&store->lock);
 	return ret;
@@ -287,16 +420,11 @@ store_pin_foreach(struct store *store,
 
 	pthread_mutex_lock(&store->lock);
 	if (sqlite3_prepare_v2(store->db,
-	    "SELECT url, sha256, note, added_by, added_at FROM pins "
+	    "SELECT url, sha256, note, added_by, added_at, expires_at FROM pins "
 	    "ORDER BY url", -1, &stmt, NULL) != SQLITE_OK)
 		goto out;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		pin.url = (const char *)sqlite3_column_text(stmt, 0);
-		snprintf(pin.sha256, sizeof(pin.sha256), "%s",
-		    (const char *)sqlite3_column_text(stmt, 1));
-		pin.note = (const char *)sqlite3_column_text(stmt, 2);
-		pin.added_by = (const char *)sqlite3_column_text(stmt, 3);
-		pin.added_at = sqlite3_column_int64(stmt, 4);
+		pin_from_row(stmt, &pin);
 		if (fn(arg, &pin) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -313,31 +441,241 @@ out:
 }
 
 int
-store_event_mismatch(struct store *store, const char *client,
-    const char *url, const char *expected, const char *observed,
-    uint64_t size)
+store_token_create(struct store *store, const struct store_token *token,
+    const char *client)
 {
+	char detail[96];
+	struct store_event ev = {
+		.kind = "token-created", .client = client,
+		.identity = token->created_by, .detail = detail,
+		.at = token->created_at,
+	};
 	sqlite3_stmt *stmt = NULL;
-	int ret = -1;
+	int ret = -1, changed = 0;
 
+	snprintf(detail, sizeof(detail), "token %s, role %s", token->name,
+	    token->role);
 	pthread_mutex_lock(&store->lock);
 	if (sqlite3_prepare_v2(store->db,
-	    "INSERT INTO events (at, kind, client, url, expected, observed, size) "
-	    "VALUES (?1, 'mismatch', ?2, ?3, ?4, ?5, ?6)", -1, &stmt,
-	    NULL) != SQLITE_OK)
+	    "INSERT INTO tokens (name, role, hash, created_by, created_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING", -1, &stmt,
+	    NULL) != SQLITE_OK) {
+		store_log_failure(store, "token insert");
 		goto out;
-	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(stmt, 2, client, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, url, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 4, expected, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 5, observed, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)size);
-	if (sqlite3_step(stmt) == SQLITE_DONE)
-		ret = 0;
+	}
+	sqlite3_bind_text(stmt, 1, token->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, token->role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, token->hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 4, token->created_by, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 5, token->created_at);
+	if (store_change(store, stmt, &ev, &changed) == 0)
+		ret = changed > 0 ? 0 : 1;
 out:
-	if (ret < 0)
-		store_log_failure(store, "event insert");
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&store->lock);
 	return ret;
+}
+
+int
+store_token_revoke(struct store *store, const char *name,
+    const char *identity, const char *client)
+{
+	char detail[96];
+	struct store_event ev = {
+		.kind = "token-revoked", .client = client, .identity = identity,
+		.detail = detail,
+	};
+	sqlite3_stmt *stmt = NULL;
+	int ret = -1, changed = 0;
+
+	snprintf(detail, sizeof(detail), "token %s", name);
+	pthread_mutex_lock(&store->lock);
+	if (sqlite3_prepare_v2(store->db,
+	    "UPDATE tokens SET revoked_by = ?2, revoked_at = ?3 "
+	    "WHERE name = ?1 AND revoked_at IS NULL", -1, &stmt,
+	    NULL) != SQLITE_OK) {
+		store_log_failure(store, "token revoke");
+		goto out;
+	}
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, identity, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)time(NULL));
+	if (store_change(store, stmt, &ev, &changed) == 0)
+		ret = changed > 0 ? 0 : 1;
+out:
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&store->lock);
+	return ret;
+}
+
+int
+store_token_lookup(struct store *store, const char *hash,
+    char name[STORE_NAME_MAX + 1], int *is_admin)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret = -1, rc;
+
+	pthread_mutex_lock(&store->lock);
+	if (sqlite3_prepare_v2(store->db,
+	    "SELECT name, role FROM tokens WHERE hash = ?1 AND revoked_at IS NULL",
+	    -1, &stmt, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(stmt, 1, hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		snprintf(name, STORE_NAME_MAX + 1, "%s",
+		    (const char *)sqlite3_column_text(stmt, 0));
+		*is_admin = strcmp((const char *)sqlite3_column_text(stmt, 1),
+		    "admin") == 0;
+		ret = 1;
+	} else if (rc == SQLITE_DONE)
+		ret = 0;
+out:
+	if (ret < 0)
+		store_log_failure(store, "token lookup");
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&store->lock);
+	return ret;
+}
+
+int
+store_token_foreach(struct store *store,
+    int (*fn)(void *arg, const struct store_token *token), void *arg)
+{
+	sqlite3_stmt *stmt = NULL;
+	struct store_token token;
+	int ret = -1, rc;
+
+	pthread_mutex_lock(&store->lock);
+	if (sqlite3_prepare_v2(store->db,
+	    "SELECT name, role, created_by, created_at, revoked_by, revoked_at "
+	    "FROM tokens ORDER BY name", -1, &stmt, NULL) != SQLITE_OK)
+		goto out;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		memset(&token, 0, sizeof(token));
+		token.name = (const char *)sqlite3_column_text(stmt, 0);
+		token.role = (const char *)sqlite3_column_text(stmt, 1);
+		token.created_by = (const char *)sqlite3_column_text(stmt, 2);
+		token.created_at = sqlite3_column_int64(stmt, 3);
+		token.revoked_by = (const char *)sqlite3_column_text(stmt, 4);
+		token.revoked_at = sqlite3_column_int64(stmt, 5);
+		if (fn(arg, &token) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc == SQLITE_DONE)
+		ret = 0;
+out:
+	if (ret < 0)
+		store_log_failure(store, "token list");
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&store->lock);
+	return ret;
+}
+
+int
+store_event_foreach(struct store *store, const struct store_event_filter *f,
+    int (*fn)(void *arg, const struct store_event *ev), void *arg)
+{
+	sqlite3_stmt *stmt = NULL;
+	struct store_event ev;
+	int ret = -1, rc;
+
+	pthread_mutex_lock(&store->lock);
+	/* The newest limit events that match, oldest first. Queued proxy
+	 * events reach the table up to a second late, so ids are not in
+	 * time order. */
+	if (sqlite3_prepare_v2(store->db,
+	    "SELECT * FROM (SELECT id, at, kind, client, url, expected, "
+	    "observed, size, status, identity, content_type, redirects, detail "
+	    "FROM events WHERE at >= ?1 AND (?2 IS NULL OR kind = ?2) "
+	    "AND (?3 IS NULL OR substr(url, 1, length(?3)) = ?3) "
+	    "ORDER BY at DESC, id DESC LIMIT ?4) ORDER BY at, id", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(stmt, 1, f->since);
+	bind_text_or_null(stmt, 2, f->kind);
+	bind_text_or_null(stmt, 3, f->url_prefix);
+	sqlite3_bind_int64(stmt, 4, f->limit);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		memset(&ev, 0, sizeof(ev));
+		ev.id = sqlite3_column_int64(stmt, 0);
+		ev.at = sqlite3_column_int64(stmt, 1);
+		ev.kind = (const char *)sqlite3_column_text(stmt, 2);
+		ev.client = (const char *)sqlite3_column_text(stmt, 3);
+		ev.url = (const char *)sqlite3_column_text(stmt, 4);
+		ev.expected = (const char *)sqlite3_column_text(stmt, 5);
+		ev.observed = (const char *)sqlite3_column_text(stmt, 6);
+		ev.has_size = sqlite3_column_type(stmt, 7) != SQLITE_NULL;
+		ev.size = (uint64_t)sqlite3_column_int64(stmt, 7);
+		ev.status = (unsigned)sqlite3_column_int(stmt, 8);
+		ev.identity = (const char *)sqlite3_column_text(stmt, 9);
+		ev.content_type = (const char *)sqlite3_column_text(stmt, 10);
+		ev.redirects = (const char *)sqlite3_column_text(stmt, 11);
+		ev.detail = (const char *)sqlite3_column_text(stmt, 12);
+		if (fn(arg, &ev) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc == SQLITE_DONE)
+		ret = 0;
+out:
+	if (ret < 0)
+		store_log_failure(store, "event query");
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&store->lock);
+	return ret;
+}
+
+int
+store_event_add_batch(struct store *store, const struct store_event *const *evs,
+    size_t n)
+{
+	size_t i;
+	int ret = -1;
+
+	pthread_mutex_lock(&store->lock);
+	if (store_exec(store, "BEGIN IMMEDIATE") != 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (store_event_add_locked(store, evs[i]) != 0) {
+			store_exec(store, "ROLLBACK");
+			goto out;
+		}
+	if (store_exec(store, "COMMIT") != 0) {
+		store_exec(store, "ROLLBACK");
+		goto out;
+	}
+	ret = 0;
+out:
+	pthread_mutex_unlock(&store->lock);
+	return ret;
+}
+
+int64_t
+store_event_prune(struct store *store, uint64_t max_events, int64_t before)
+{
+	sqlite3_stmt *stmt = NULL;
+	int64_t removed = -1;
+
+	pthread_mutex_lock(&store->lock);
+	/* Events are numbered in order, so the newest max_events have the
+	 * highest ids. */
+	if (sqlite3_prepare_v2(store->db,
+	    "DELETE FROM events WHERE at < ?2 OR "
+	    "(?1 > 0 AND id <= (SELECT max(id) FROM events) - ?1)", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)max_events);
+	sqlite3_bind_int64(stmt, 2, before);
+	if (sqlite3_step(stmt) == SQLITE_DONE)
+		removed = sqlite3_changes64(store->db);
+out:
+	if (removed < 0)
+		store_log_failure(store, "event pruning");
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&store->lock);
+	return removed;
 }

@@ -4,12 +4,16 @@
 #ifndef HASHGATE_STORE_H
 #define HASHGATE_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "digest.h"
 
 /* Newest schema version this build creates and reads. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
+
+/* Maximum length of a token name, and so of an identity. */
+#define STORE_NAME_MAX 64
 
 struct store;
 
@@ -19,8 +23,48 @@ struct store_pin {
 	const char	*url;
 	char		 sha256[DIGEST_HEX_LEN + 1];
 	const char	*note;		/* NULL when none was given */
-	const char	*added_by;
+	const char	*added_by;	/* identity of the token used */
 	int64_t		 added_at;	/* seconds since the epoch */
+	int64_t		 expires_at;	/* seconds since the epoch, 0: never */
+};
+
+/* A named API token. Only the SHA-256 of the token itself is stored. */
+struct store_token {
+	const char	*name;
+	const char	*role;		/* "admin" or "reader" */
+	const char	*hash;		/* hex SHA-256 of the token */
+	const char	*created_by;
+	int64_t		 created_at;
+	const char	*revoked_by;	/* NULL while the token is valid */
+	int64_t		 revoked_at;
+};
+
+/* An audit event: a decision of the proxy or a change through the admin
+ * API. Any string may be NULL. */
+struct store_event {
+	int64_t		 id;		/* set when read back */
+	int64_t		 at;		/* seconds since the epoch; 0: now */
+	const char	*kind;		/* verdict or change: hit, pin-added, ... */
+	const char	*client;	/* client address */
+	const char	*url;
+	const char	*expected;	/* pinned SHA-256 */
+	const char	*observed;	/* SHA-256 of what upstream sent */
+	uint64_t	 size;
+	int		 has_size;
+	unsigned	 status;	/* HTTP status sent, 0 for none */
+	const char	*identity;	/* token name, for admin changes */
+	const char	*content_type;	/* of the upstream response */
+	const char	*redirects;	/* redirect chain, queries removed */
+	const char	*detail;	/* note or explanation */
+};
+
+/* A filter for store_event_foreach: events at or after since, of one kind
+ * and under one URL prefix when those are not NULL, at most limit. */
+struct store_event_filter {
+	int64_t		 since;
+	const char	*kind;
+	const char	*url_prefix;
+	unsigned	 limit;
 };
 
 /* Opens or creates the database at path and brings its schema up to date.
@@ -30,19 +74,23 @@ struct store *store_open(const char *path);
 void store_close(struct store *store);
 
 /* Looks up the pinned digest of a normalised URL. Returns 1 and fills
- * sha256 when pinned, 0 when not, -1 on a database error (logged). */
+ * sha256 when pinned, 2 (sha256 filled too) when the pin has expired, 0
+ * when not pinned, -1 on a database error (logged). */
 int store_pin_lookup(struct store *store, const char *url,
     char sha256[DIGEST_HEX_LEN + 1]);
 
-/* Adds a pin in its own transaction. Returns 0 when added, 1 when the URL
- * is already pinned (existing receives its digest), -1 on error (logged). */
+/* Adds a pin and its pin-added event in one transaction. Returns 0 when
+ * added, 1 when the URL is already pinned (existing receives its digest),
+ * -1 on error (logged). */
 int store_pin_add(struct store *store, const struct store_pin *pin,
-    char existing[DIGEST_HEX_LEN + 1]);
+    const char *client, char existing[DIGEST_HEX_LEN + 1]);
 
-/* Removes the pin of url. Returns 0 and fills removed when it existed
- * (removed->note and removed->added_by are then heap strings that the
- * caller frees), 1 when not pinned, -1 on error (logged). */
+/* Removes the pin of url and records a pin-removed event with identity
+ * and note, in one transaction. Returns 0 and fills removed when it
+ * existed (removed->note and removed->added_by are then heap strings that
+ * the caller frees), 1 when not pinned, -1 on error (logged). */
 int store_pin_remove(struct store *store, const char *url,
+    const char *identity, const char *note, const char *client,
     struct store_pin *removed);
 
 /* Calls fn for every pin, ordered by URL, until fn returns non-zero.
@@ -50,9 +98,44 @@ int store_pin_remove(struct store *store, const char *url,
 int store_pin_foreach(struct store *store,
     int (*fn)(void *arg, const struct store_pin *pin), void *arg);
 
-/* Records a digest mismatch in the audit table. Returns 0 or -1 (logged). */
-int store_event_mismatch(struct store *store, const char *client,
-    const char *url, const char *expected, const char *observed,
-    uint64_t size);
+/* Adds a token and its token-created event in one transaction. Returns 0,
+ * 1 when the name or the hash exists already (revoked tokens included),
+ * or -1 (logged). */
+int store_token_create(struct store *store, const struct store_token *token,
+    const char *client);
+
+/* Revokes the valid token name. Returns 0, 1 when there is no valid token
+ * of that name, or -1 (logged). */
+int store_token_revoke(struct store *store, const char *name,
+    const char *identity, const char *client);
+
+/* Finds the valid token whose SHA-256 is hash (hex). Returns 1 and fills
+ * name and *is_admin, 0 when there is none, -1 (logged). */
+int store_token_lookup(struct store *store, const char *hash,
+    char name[STORE_NAME_MAX + 1], int *is_admin);
+
+/* Calls fn for every token, revoked ones included, ordered by name. */
+int store_token_foreach(struct store *store,
+    int (*fn)(void *arg, const struct store_token *token), void *arg);
+
+/* Records one event in its own transaction. Returns 0 or -1 (logged). */
+int store_event_add(struct store *store, const struct store_event *ev);
+
+/* Records n events in one transaction: all of them, or none. Returns 0
+ * or -1 (logged). */
+int store_event_add_batch(struct store *store,
+    const struct store_event *const *events, size_t n);
+
+/* Removes events older than before (seconds since the epoch) and all but
+ * the newest max_events (0: no count limit). Returns the number removed,
+ * or -1 (logged). */
+int64_t store_event_prune(struct store *store, uint64_t max_events,
+    int64_t before);
+
+/* Calls fn for the newest events that match filter, oldest first, until
+ * fn returns non-zero. Returns 0, or -1 (logged). */
+int store_event_foreach(struct store *store,
+    const struct store_event_filter *filter,
+    int (*fn)(void *arg, const struct store_event *ev), void *arg);
 
 #endif

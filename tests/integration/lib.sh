@@ -424,7 +424,7 @@ hg_write_conf() {
 		fi
 	done
 	: >"$file"
-	for section in proxy admin storage tls log upstream; do
+	for section in proxy admin storage tls audit log upstream; do
 		printf '[%s]\n' "$section" >>"$file"
 		for key in $(printf '%s\n' "${!conf[@]}" | sort); do
 			[[ $key == "$section".* ]] || continue

@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: MIT */
+/* The token and events commands, and the TIME argument they share with
+ * add --expires. */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "ctl.h"
+
+int
+ctl_parse_time(const char *text, int past, long long now, long long *seconds,
+    const char **err)
+{
+	struct tm tm;
+	const char *end;
+	char *num_end;
+	long long n, unit;
+
+	*err = "expected YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or a duration such "
+	    "as 30m, 12h or 7d";
+	if (text[0] >= '0' && text[0] <= '9' && strlen(text) <= 12 &&
+	    strchr(text, '-') == NULL) {
+		errno = 0;
+		n = strtoll(text, &num_end, 10);
+		switch (*num_end) {
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		default: return -1;
+		}
+		if (num_end[1] != '\0' || errno != 0 || n > LLONG_MAX / unit / 2)
+			return -1;
+		*seconds = past ? now - n * unit : now + n * unit;
+		return 0;
+	}
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(text, "%Y-%m-%d", &tm);
+	if (end == NULL || end - text != 10)
+		return -1;
+	if (*end == 'T') {
+		const char *t = strptime(end + 1, "%H:%M:%S", &tm);
+
+		if (t == NULL || t - end != 9 || strcmp(t, "Z") != 0)
+			return -1;
+	} else if (*end != '\0')
+		return -1;
+	*seconds = (long long)timegm(&tm);
+	return 0;
+}
+
+/* Sends one token request and prints its error, if any. */
+static int
+token_request(struct ctl_ctx *ctx, const char *method, const char *target,
+    const char *body, const char *what, struct ctl_response *resp)
+{
+	int status;
+
+	if ((status = ctl_load_token(ctx)) != CTL_EXIT_OK)
+		return status;
+	status = ctl_request(ctx, method, target, body, resp);
+	if (status != CTL_EXIT_OK)
+		return status;
+	if (!ctl_is_success(resp))
+		return ctl_report_http_error(ctx, resp, what, NULL);
+	return CTL_EXIT_OK;
+}
+
+static int
+token_create(struct ctl_ctx *ctx, const char *name)
+{
+	const char *role = ctx->values[OPT_ROLE];
+	char shown[CTL_SHOW_MAX], what[CTL_HINT_MAX];
+	struct ctl_response resp;
+	json_t *request = NULL, *root = NULL, *token;
+	char *body = NULL;
+	int status = CTL_EXIT_REJECTED;
+
+	memset(&resp, 0, sizeof(resp));
+	if (role == NULL) {
+		ctl_error("token create: missing --role: admin (changes pins and "
+		    "tokens) or reader (lists pins and reads the audit trail)");
+		return CTL_EXIT_USAGE;
+	}
+	if (strcmp(role, "admin") != 0 && strcmp(role, "reader") != 0) {
+		ctl_error("invalid role \"%s\": expected admin or reader",
+		    ctl_show(role, shown));
+		return CTL_EXIT_USAGE;
+	}
+	request = json_pack("{s:s, s:s}", "name", name, "role", role);
+	if (request == NULL) {
+		ctl_error("invalid token name \"%s\": it is not valid UTF-8",
+		    ctl_show(name, shown));
+		return CTL_EXIT_USAGE;
+	}
+	if ((body = json_dumps(request, JSON_COMPACT)) == NULL) {
+		ctl_error("out of memory");
+		goto out;
+	}
+	snprintf(what, sizeof(what), "cannot create token %s",
+	    ctl_show(name, shown));
+	status = token_request(ctx, "POST", "/v1/tokens", body, what, &resp);
+	if (status != CTL_EXIT_OK)
+		goto out;
+	status = CTL_EXIT_REJECTED;
+	if ((root = ctl_response_json(ctx, &resp)) == NULL)
+		goto out;
+	token = json_object_get(root, "token");
+	if (!json_is_string(token) ||
+	    strspn(json_string_value(token), "0123456789abcdef") !=
+	    json_string_length(token)) {
+		ctl_error("invalid response from the admin API: no token in it");
+		goto out;
+	}
+	if (ctx->values[OPT_JSON] != NULL)
+		status = ctl_print_json(root);
+	else {
+		/* The token goes to stdout alone, so that it can be piped
+		 * into a file, and the reminder to stderr. */
+		printf("%s\n", json_string_value(token));
+		fprintf(stderr, CTL_NAME ": created token %s with role %s; "
+		    "it is shown only this once, so store it now\n",
+		    ctl_show(name, shown), role);
+		status = CTL_EXIT_OK;
+	}
+out:
+	json_decref(request);
+	json_decref(root);
+	free(body);
+	ctl_response_free(&resp);
+	return status;
+}
+
+static int
+token_revoke(struct ctl_ctx *ctx, const char *name)
+{
+	char shown[CTL_SHOW_MAX], what[CTL_HINT_MAX];
+	struct ctl_response resp;
+	char *escaped = NULL, *target = NULL;
+	CURL *curl;
+	int status = CTL_EXIT_REJECTED;
+
+	memset(&resp, 0, sizeof(resp));
+	curl = curl_easy_init();
+	if (curl == NULL || (escaped = curl_easy_escape(curl, name, 0)) == NULL ||
+	    (target = ctl_concat("/v1/tokens?name=", escaped)) == NULL) {
+		ctl_error("out of memory");
+		goto out;
+	}
+	snprintf(what, sizeof(what), "cannot revoke token %s",
+	    ctl_show(name, shown));
+	status = token_request(ctx, "DELETE", target, NULL, what, &resp);
+	if (status == CTL_EXIT_OK)
+		printf("revoked token %s\n", ctl_show(name, shown));
+out:
+	free(target);
+	curl_free(escaped);
+	curl_easy_cleanup(curl);
+	ctl_response_free(&resp);
+	return status;
+}
+
+/* Prints prefix and the escaped string member key of obj, or nothing
+ * when obj has no such string. */
+static void
+print_member(json_t *obj, const char *key, const char *prefix)
+{
+	json_t *value = json_object_get(obj, key);
+	char shown[CTL_SHOW_MAX];
+
+	if (!json_is_string(value))
+		return;
+	ctl_escape(json_string_value(value), json_string_length(value), shown,
+	    sizeof(shown));
+	printf("%s%s", prefix, shown);
+}
+
+static int
+token_list(struct ctl_ctx *ctx)
+{
+	struct ctl_response resp;
+	json_t *root = NULL, *tokens, *token;
+	char created[64], revoked[64];
+	size_t i;
+	int status;
+
+	memset(&resp, 0, sizeof(resp));
+	status = token_request(ctx, "GET", "/v1/tokens", NULL,
+	    "cannot list the tokens", &resp);
+	if (status != CTL_EXIT_OK)
+		goto out;
+	status = CTL_EXIT_REJECTED;
+	if ((root = ctl_response_json(ctx, &resp)) == NULL)
+		goto out;
+	tokens = json_object_get(root, "tokens");
+	if (!json_is_array(tokens)) {
+		ctl_error("invalid response from the admin API: no \"tokens\" array");
+		goto out;
+	}
+	if (ctx->values[OPT_JSON] != NULL) {
+		status = ctl_print_json(root);
+		goto out;
+	}
+	json_array_foreach(tokens, i, token) {
+		ctl_format_time(json_object_get(token, "created_at"), created,
+		    sizeof(created));
+		print_member(token, "name", "");
+		print_member(token, "role", "  ");
+		printf("  created %s", created);
+		print_member(token, "created_by", " by ");
+		if (json_is_integer(json_object_get(token, "revoked_at"))) {
+			ctl_format_time(json_object_get(token, "revoked_at"),
+			    revoked, sizeof(revoked));
+			printf("  revoked %s", revoked);
+			print_member(token, "revoked_by", " by ");
+		}
+		putchar('\n');
+	}
+	status = CTL_EXIT_OK;
+out:
+	json_decref(root);
+	ctl_response_free(&resp);
+	return status;
+}
+
+int
+ctl_token(struct ctl_ctx *ctx)
+{
+	const char *action = ctx->operands[0];
+	char shown[CTL_SHOW_MAX];
+	int want = strcmp(action, "list") == 0 ? 1 : 2;
+
+	if (strcmp(action, "create") != 0 && strcmp(action, "list") != 0 &&
+	    strcmp(action, "revoke") != 0) {
+		ctl_error("token: unknown action \"%s\": expected create, list "
+		    "or revoke", ctl_show(action, shown));
+		return CTL_EXIT_USAGE;
+	}
+	if (ctx->noperands != want) {
+		ctl_error("token %s: %s", action, want == 1 ?
+		    "takes no argument" : "missing argument: the token name");
+		return CTL_EXIT_USAGE;
+	}
+	if (ctx->values[OPT_ROLE] != NULL && strcmp(action, "create") != 0) {
+		ctl_error("option --role is valid only with token create");
+		return CTL_EXIT_USAGE;
+	}
+	if (strcmp(action, "create") == 0)
+		return token_create(ctx, ctx->operands[1]);
+	if (strcmp(action, "revoke") == 0)
+		return token_revoke(ctx, ctx->operands[1]);
+	return token_list(ctx);
+}
+
+/* Appends "&key=VALUE", percent-encoded, to the query in *target. */
+static int
+query_append(CURL *curl, char **target, const char *key, const char *value)
+{
+	char *escaped, *pair, *joined;
+
+	if ((escaped = curl_easy_escape(curl, value, 0)) == NULL)
+		return -1;
+	pair = ctl_concat(key, escaped);
+	curl_free(escaped);
+	if (pair == NULL)
+		return -1;
+	joined = ctl_concat(*target, pair);
+	free(pair);
+	if (joined == NULL)
+		return -1;
+	free(*target);
+	*target = joined;
+	return 0;
+}
+
+/* Prints one event as a line: time, verdict, client or identity, URL,
+ * then the details that the verdict has. */
+static void
+print_event(json_t *ev)
+{
+	char at[64];
+	json_t *status = json_object_get(ev, "status");
+
+	ctl_format_time(json_object_get(ev, "at"), at, sizeof(at));
+	printf("%s", at);
+	print_member(ev, "verdict", "  ");
+	if (json_is_integer(status))
+		printf(" %lld", (long long)json_integer_value(status));
+	print_member(ev, "identity", "  by ");
+	print_member(ev, "client", "  from ");
+	print_member(ev, "url", "  ");
+	print_member(ev, "sha256", "  sha256:");
+	print_member(ev, "observed_sha256", "  observed sha256:");
+	print_member(ev, "content_type", "  type ");
+	print_member(ev, "redirects", "  redirects ");
+	print_member(ev, "detail", "  ");
+	putchar('\n');
+}
+
+int
+ctl_events(struct ctl_ctx *ctx)
+{
+	const char *since = ctx->values[OPT_SINCE], *err;
+	char shown[CTL_SHOW_MAX], number[32];
+	struct ctl_response resp;
+	json_t *root = NULL, *events, *ev;
+	char *target = NULL;
+	long long seconds, limit;
+	CURL *curl = NULL;
+	size_t i;
+	int status = CTL_EXIT_REJECTED;
+
+	memset(&resp, 0, sizeof(resp));
+	if (since != NULL && ctl_parse_time(since, 1, (long long)time(NULL),
+	    &seconds, &err) != 0) {
+		ctl_error("invalid --since \"%s\": %s", ctl_show(since, shown), err);
+		return CTL_EXIT_USAGE;
+	}
+	if (ctx->values[OPT_LIMIT] != NULL) {
+		char *end;
+
+		errno = 0;
+		limit = strtoll(ctx->values[OPT_LIMIT], &end, 10);
+		if (*end != '\0' || errno != 0 || limit < 1 || limit > 100000 ||
+		    ctx->values[OPT_LIMIT][0] < '0' ||
+		    ctx->values[OPT_LIMIT][0] > '9') {
+			ctl_error("invalid --limit \"%s\": expected 1 to 100000",
+			    ctl_show(ctx->values[OPT_LIMIT], shown));
+			return CTL_EXIT_USAGE;
+		}
+	}
+
+	curl = curl_easy_init();
+	target = strdup("/v1/events?");
+	if (curl == NULL || target == NULL)
+		goto no_memory;
+	if (since != NULL) {
+		snprintf(number, sizeof(number), "%lld", seconds < 0 ? 0 : seconds);
+		if (query_append(curl, &target, "&since=", number) != 0)
+			goto no_memory;
+	}
+	if ((ctx->values[OPT_VERDICT] != NULL &&
+	    query_append(curl, &target, "&verdict=", ctx->values[OPT_VERDICT]) != 0) ||
+	    (ctx->values[OPT_URL] != NULL &&
+	    query_append(curl, &target, "&url=", ctx->values[OPT_URL]) != 0) ||
+	    (ctx->values[OPT_LIMIT] != NULL &&
+	    query_append(curl, &target, "&limit=", ctx->values[OPT_LIMIT]) != 0))
+		goto no_memory;
+
+	if ((status = ctl_load_token(ctx)) != CTL_EXIT_OK)
+		goto out;
+	status = ctl_request(ctx, "GET", target, NULL, &resp);
+	if (status != CTL_EXIT_OK)
+		goto out;
+	if (!ctl_is_success(&resp)) {
+		status = ctl_report_http_error(ctx, &resp,
+		    "cannot read the audit trail", NULL);
+		goto out;
+	}
+	status = CTL_EXIT_REJECTED;
+	if ((root = ctl_response_json(ctx, &resp)) == NULL)
+		goto out;
+	events = json_object_get(root, "events");
+	if (!json_is_array(events)) {
+		ctl_error("invalid response from the admin API: no \"events\" array");
+		goto out;
+	}
+	if (ctx->values[OPT_JSON] != NULL)
+		status = ctl_print_json(root);
+	else {
+		json_array_foreach(events, i, ev)
+			print_event(ev);
+		status = CTL_EXIT_OK;
+	}
+	goto out;
+no_memory:
+	ctl_error("out of memory");
+out:
+	json_decref(root);
+	free(target);
+	curl_easy_cleanup(curl);
+	ctl_response_free(&resp);
+	return status;
+}
