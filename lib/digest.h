@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* SHA-256 digests: parsing what users type, encoding for headers, and
- * hashing files. Shared by hashgated and hashgatectl. */
+/* SHA-256 and SHA-512 digests: parsing what users type, a canonical text
+ * form, encoding for headers, and hashing files. Shared by hashgated and
+ * hashgatectl. */
 #ifndef HASHGATE_DIGEST_H
 #define HASHGATE_DIGEST_H
 
@@ -11,10 +12,75 @@
 #define DIGEST_HEX_LEN	(2 * DIGEST_LEN)	/* hex digits, without NUL */
 #define DIGEST_B64_LEN	44			/* base64 with padding, without NUL */
 
+#define DIGEST256_LEN	32			/* bytes in a SHA-256 digest */
+#define DIGEST512_LEN	64			/* bytes in a SHA-512 digest */
+#define DIGEST512_HEX_LEN (2 * DIGEST512_LEN)	/* hex digits, without NUL */
+#define DIGEST_MAX_LEN	DIGEST512_LEN		/* bytes in the longest digest */
+
+/* Buffer size for the canonical text "sha512:" and 128 hex digits, with
+ * the NUL; the SHA-256 form is shorter. */
+#define DIGEST_TEXT_MAX	(sizeof("sha512:") - 1 + DIGEST512_HEX_LEN + 1)
+
+/* Buffer size for a message from digest_parse_any_detail, with the NUL.
+ * Longer messages are truncated. */
+#define DIGEST_ERROR_MAX 256
+
+enum digest_alg {
+	DIGEST_SHA256,
+	DIGEST_SHA512
+};
+
+/* A digest and its algorithm. Only the first digest_alg_len(alg) bytes of
+ * raw are the digest; digest_parse_any sets the rest to zero. */
+struct digest {
+	enum digest_alg	alg;
+	unsigned char	raw[DIGEST_MAX_LEN];
+};
+
+/* Returns the digest size in bytes of alg: 32 or 64. */
+size_t digest_alg_len(enum digest_alg alg);
+
+/* Returns the lower-case name of alg, "sha256" or "sha512", as the
+ * canonical text form spells it. */
+const char *digest_alg_name(enum digest_alg alg);
+
+/* Parses a SHA-256 or SHA-512 digest in one of these forms:
+ *   - 64 or 128 hex digits in either case: SHA-256 or SHA-512 by length;
+ *   - "sha256:" and 64 hex digits, or "sha512:" and 128 hex digits;
+ *   - SRI, "sha256-" or "sha512-" and the standard base64 of the digest
+ *     with its "=" padding, as W3C Subresource Integrity writes it.
+ * Algorithm names are matched without regard to case. Base64 is decoded
+ * strictly: no URL-safe alphabet, no whitespace, the exact padding, and
+ * zero in the unused low bits of the last character, so that every digest
+ * has exactly one SRI spelling. MD5 and SHA-1 digests (32 and 40 hex
+ * digits, or an md5 or sha1 name) are rejected because collisions for
+ * them can be produced. Returns 0 and fills out, or -1 with out unchanged
+ * and *err pointing at a static message that names the problem. */
+int digest_parse_any(const char *text, struct digest *out, const char **err);
+
+/* Like digest_parse_any, but on failure writes into msg (msglen bytes,
+ * DIGEST_ERROR_MAX is enough) a message that also names what was found:
+ * the number of digits, the position and value of an invalid character,
+ * or the algorithm name. Allocates nothing. */
+int digest_parse_any_detail(const char *text, struct digest *out,
+    char *msg, size_t msglen);
+
+/* Writes the canonical text of d, "sha256:" or "sha512:" and lower-case
+ * hex, into out, NUL-terminated. Every text that digest_parse_any accepts
+ * for the same digest gives the same canonical text, so it is the form to
+ * store and compare. Returns 0, or -1 with out set to the empty string
+ * (when outlen > 0) if outlen is too small; DIGEST_TEXT_MAX is enough. */
+int digest_format(const struct digest *d, char *out, size_t outlen);
+
+/* Returns 1 when d is the digest of the empty input, else 0. A pin to it
+ * matches only an empty download, which is rarely what was meant. */
+int digest_is_empty_input(const struct digest *d);
+
 /* Parses a SHA-256 digest written as 64 hex digits in either case, with or
  * without a "sha256:" prefix (prefix matched without regard to case), into
- * lower-case hex in hex (DIGEST_HEX_LEN + 1 bytes). Returns 0, or -1 with
- * *err pointing at a static message that names the problem. */
+ * lower-case hex in hex (DIGEST_HEX_LEN + 1 bytes). Rejects SHA-512 and
+ * SRI base64 digests, which digest_parse_any accepts. Returns 0, or -1
+ * with *err pointing at a static message that names the problem. */
 int digest_parse(const char *text, char hex[DIGEST_HEX_LEN + 1],
     const char **err);
 
