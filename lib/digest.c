@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* SHA-256 and SHA-512 digest parsing, canonical text, encoding, and file
- * hashing. */
+/* SHA-256 and SHA-512 digest parsing, canonical text, encoding, and
+ * stream and file hashing. */
 #include "digest.h"
 
 #include <errno.h>
@@ -654,4 +654,93 @@ int
 digest_fd_mapped(int fd, unsigned char raw[DIGEST_LEN], uint64_t *size)
 {
 	return digest_stream(fd, raw, size, 1);
+}
+
+struct digest_hasher {
+	EVP_MD_CTX	*sha256;
+	EVP_MD_CTX	*sha512;	/* NULL unless requested */
+	int		 finished;
+};
+
+struct digest_hasher *
+digest_hasher_new(int with_sha512)
+{
+	struct digest_hasher *h;
+
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return NULL;
+	h->sha256 = EVP_MD_CTX_new();
+	if (h->sha256 == NULL)
+		goto fail;
+	if (EVP_DigestInit_ex(h->sha256, EVP_sha256(), NULL) != 1)
+		goto fail;
+	if (with_sha512) {
+		h->sha512 = EVP_MD_CTX_new();
+		if (h->sha512 == NULL)
+			goto fail;
+		if (EVP_DigestInit_ex(h->sha512, EVP_sha512(), NULL) != 1)
+			goto fail;
+	}
+	return h;
+fail:
+	digest_hasher_free(h);
+	errno = EIO;
+	return NULL;
+}
+
+int
+digest_hasher_update(struct digest_hasher *h, const void *data, size_t len)
+{
+	if (h->finished ||
+	    EVP_DigestUpdate(h->sha256, data, len) != 1 ||
+	    (h->sha512 != NULL && EVP_DigestUpdate(h->sha512, data, len) != 1)) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+int
+digest_hasher_final(struct digest_hasher *h, struct digest *sha256,
+    struct digest *sha512)
+{
+	unsigned char raw256[DIGEST256_LEN], raw512[DIGEST512_LEN];
+
+	if (sha512 != NULL && h->sha512 == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (h->finished) {
+		errno = EIO;
+		return -1;
+	}
+	h->finished = 1;
+	if (EVP_DigestFinal_ex(h->sha256, raw256, NULL) != 1 ||
+	    (h->sha512 != NULL &&
+	    EVP_DigestFinal_ex(h->sha512, raw512, NULL) != 1)) {
+		errno = EIO;
+		return -1;
+	}
+	if (sha256 != NULL) {
+		memset(sha256, 0, sizeof(*sha256));
+		sha256->alg = DIGEST_SHA256;
+		memcpy(sha256->raw, raw256, sizeof(raw256));
+	}
+	if (sha512 != NULL) {
+		memset(sha512, 0, sizeof(*sha512));
+		sha512->alg = DIGEST_SHA512;
+		memcpy(sha512->raw, raw512, sizeof(raw512));
+	}
+	return 0;
+}
+
+void
+digest_hasher_free(struct digest_hasher *h)
+{
+	if (h == NULL)
+		return;
+	EVP_MD_CTX_free(h->sha256);
+	EVP_MD_CTX_free(h->sha512);
+	free(h);
 }

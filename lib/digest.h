@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* SHA-256 and SHA-512 digests: parsing what users type, a canonical text
- * form, encoding for headers, and hashing files. Shared by hashgated and
- * hashgatectl. */
+ * form, encoding for headers, and hashing streams and files. Shared by
+ * hashgated and hashgatectl. */
 #ifndef HASHGATE_DIGEST_H
 #define HASHGATE_DIGEST_H
 
@@ -31,7 +31,8 @@ enum digest_alg {
 };
 
 /* A digest and its algorithm. Only the first digest_alg_len(alg) bytes of
- * raw are the digest; digest_parse_any sets the rest to zero. */
+ * raw are the digest; digest_parse_any and digest_hasher_final set the
+ * rest to zero. */
 struct digest {
 	enum digest_alg	alg;
 	unsigned char	raw[DIGEST_MAX_LEN];
@@ -75,6 +76,32 @@ int digest_format(const struct digest *d, char *out, size_t outlen);
 /* Returns 1 when d is the digest of the empty input, else 0. A pin to it
  * matches only an empty download, which is rarely what was meant. */
 int digest_is_empty_input(const struct digest *d);
+
+/* A hasher that computes the SHA-256 of a stream and, when requested,
+ * its SHA-512 in the same pass. */
+struct digest_hasher;
+
+/* Creates a hasher that always computes SHA-256, and also SHA-512 when
+ * with_sha512 is non-zero. Returns NULL with errno set (ENOMEM, or EIO
+ * when OpenSSL fails). Free it with digest_hasher_free. */
+struct digest_hasher *digest_hasher_new(int with_sha512);
+
+/* Adds len bytes at data to every digest. Returns 0, or -1 with errno set
+ * to EIO when OpenSSL fails or the hasher is already finished. */
+int digest_hasher_update(struct digest_hasher *h, const void *data,
+    size_t len);
+
+/* Finishes the hasher and writes the SHA-256 into sha256 and, if sha512 is
+ * not NULL, the SHA-512 into sha512. Either pointer may be NULL to skip
+ * that digest. Call it once; afterwards only digest_hasher_free is valid.
+ * Returns 0, or -1 with errno set: EINVAL when sha512 is requested from a
+ * hasher created without it, EIO when OpenSSL fails or the hasher is
+ * already finished. */
+int digest_hasher_final(struct digest_hasher *h, struct digest *sha256,
+    struct digest *sha512);
+
+/* Frees h. NULL is allowed. */
+void digest_hasher_free(struct digest_hasher *h);
 
 /* Parses a SHA-256 digest written as 64 hex digits in either case, with or
  * without a "sha256:" prefix (prefix matched without regard to case), into

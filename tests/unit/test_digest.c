@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for SHA-256 and SHA-512 digest parsing and its messages, the
- * canonical text, hex and base64 encoding, and digest_fd, checked against
- * known vectors and OpenSSL's EVP_Digest. */
+ * canonical text, hex and base64 encoding, the two-digest hasher and
+ * digest_fd, checked against known vectors and OpenSSL's EVP_Digest. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -998,6 +998,137 @@ digest_empty_input(void **state)
 	}
 }
 
+/* Computes the raw digest of len bytes at data with OpenSSL's one-shot
+ * EVP_Digest, without digest.c. */
+static void
+evp_oneshot(const EVP_MD *md, const void *data, size_t len,
+    unsigned char *raw, size_t raw_len)
+{
+	unsigned int n = 0;
+
+	assert_int_equal(EVP_Digest(data, len, raw, &n, md, NULL), 1);
+	assert_int_equal(n, raw_len);
+}
+
+static void
+digest_hasher_abc(void **state)
+{
+	struct digest_hasher *h;
+	struct digest d256, d512;
+	char text[DIGEST_TEXT_MAX];
+
+	(void)state;
+	h = digest_hasher_new(1);
+	assert_non_null(h);
+	assert_int_equal(digest_hasher_update(h, "a", 1), 0);
+	assert_int_equal(digest_hasher_update(h, "", 0), 0);
+	assert_int_equal(digest_hasher_update(h, "bc", 2), 0);
+	memset(&d256, 0x5a, sizeof(d256));
+	memset(&d512, 0x5a, sizeof(d512));
+	assert_int_equal(digest_hasher_final(h, &d256, &d512), 0);
+	assert_int_equal(d256.alg, DIGEST_SHA256);
+	assert_int_equal(d512.alg, DIGEST_SHA512);
+	assert_int_equal(digest_format(&d256, text, sizeof(text)), 0);
+	assert_string_equal(text, CANON_ABC);
+	assert_int_equal(digest_format(&d512, text, sizeof(text)), 0);
+	assert_string_equal(text, CANON512_ABC);
+	assert_int_equal(d256.raw[DIGEST256_LEN], 0);
+	assert_int_equal(d256.raw[DIGEST_MAX_LEN - 1], 0);
+
+	/* A finished hasher takes no more data and gives no second result. */
+	errno = 0;
+	assert_int_equal(digest_hasher_update(h, "d", 1), -1);
+	assert_int_equal(errno, EIO);
+	errno = 0;
+	assert_int_equal(digest_hasher_final(h, &d256, NULL), -1);
+	assert_int_equal(errno, EIO);
+	digest_hasher_free(h);
+}
+
+static void
+digest_hasher_sha256_only(void **state)
+{
+	struct digest_hasher *h;
+	struct digest d256, d512;
+	char text[DIGEST_TEXT_MAX];
+
+	(void)state;
+	h = digest_hasher_new(0);
+	assert_non_null(h);
+	assert_int_equal(digest_hasher_update(h, "abc", 3), 0);
+
+	/* The SHA-512 was not requested at creation. */
+	errno = 0;
+	assert_int_equal(digest_hasher_final(h, &d256, &d512), -1);
+	assert_int_equal(errno, EINVAL);
+
+	assert_int_equal(digest_hasher_final(h, &d256, NULL), 0);
+	assert_int_equal(digest_format(&d256, text, sizeof(text)), 0);
+	assert_string_equal(text, CANON_ABC);
+	digest_hasher_free(h);
+
+	/* Nothing hashed gives the digests of the empty input. */
+	h = digest_hasher_new(1);
+	assert_non_null(h);
+	assert_int_equal(digest_hasher_final(h, &d256, &d512), 0);
+	assert_true(digest_is_empty_input(&d256));
+	assert_true(digest_is_empty_input(&d512));
+	digest_hasher_free(h);
+
+	/* A hasher with SHA-512 may skip either result. */
+	h = digest_hasher_new(1);
+	assert_non_null(h);
+	assert_int_equal(digest_hasher_update(h, "abc", 3), 0);
+	assert_int_equal(digest_hasher_final(h, NULL, &d512), 0);
+	assert_int_equal(digest_format(&d512, text, sizeof(text)), 0);
+	assert_string_equal(text, CANON512_ABC);
+	digest_hasher_free(h);
+
+	digest_hasher_free(NULL);
+}
+
+/* 1 MiB fed in uneven pieces matches OpenSSL's one-shot digests. */
+static void
+digest_hasher_large(void **state)
+{
+	static const size_t pieces[] = { 1, 63, 64, 65, 4096, 100000, 127 };
+	const size_t total = 1024 * 1024;
+	unsigned char *data, want256[DIGEST256_LEN], want512[DIGEST512_LEN];
+	struct digest_hasher *h;
+	struct digest d256, d512;
+	size_t off = 0, i = 0, j;
+	uint32_t x = 2463534242u;
+
+	(void)state;
+	data = malloc(total);
+	assert_non_null(data);
+	for (j = 0; j < total; j++) {
+		/* xorshift32, so that no two blocks are alike */
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		data[j] = (unsigned char)x;
+	}
+	evp_oneshot(EVP_sha256(), data, total, want256, sizeof(want256));
+	evp_oneshot(EVP_sha512(), data, total, want512, sizeof(want512));
+
+	h = digest_hasher_new(1);
+	assert_non_null(h);
+	while (off < total) {
+		size_t n = pieces[i++ % NROWS(pieces)];
+
+		if (n > total - off)
+			n = total - off;
+		assert_int_equal(digest_hasher_update(h, data + off, n), 0);
+		off += n;
+	}
+	assert_int_equal(digest_hasher_final(h, &d256, &d512), 0);
+	assert_memory_equal(d256.raw, want256, sizeof(want256));
+	assert_memory_equal(d512.raw, want512, sizeof(want512));
+	digest_hasher_free(h);
+	free(data);
+}
+
 int
 main(void)
 {
@@ -1021,6 +1152,9 @@ main(void)
 		cmocka_unit_test(digest_parse_sha256_only),
 		cmocka_unit_test(digest_format_sizes),
 		cmocka_unit_test(digest_empty_input),
+		cmocka_unit_test(digest_hasher_abc),
+		cmocka_unit_test(digest_hasher_sha256_only),
+		cmocka_unit_test(digest_hasher_large),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
