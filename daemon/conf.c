@@ -16,7 +16,12 @@
 
 #include <ini.h>
 
-enum conf_type { T_ADDR, T_PATH, T_UINT, T_SIZE, T_PORTS, T_HOSTS, T_CHOICE };
+#include "netpolicy.h"
+
+enum conf_type {
+	T_ADDR, T_PATH, T_UINT, T_SIZE, T_PORTS, T_HOSTS, T_CHOICE, T_CIDRS,
+	T_PROXY
+};
 
 struct conf_key {
 	const char	*section;
@@ -31,6 +36,7 @@ struct conf_key {
 static const char *const verify_choices[] = { "changed", "always", "never", NULL };
 static const char *const log_target_choices[] = { "stderr", "syslog", NULL };
 static const char *const log_level_choices[] = { "error", "warning", "info", "debug", NULL };
+static const char *const yes_no_choices[] = { "no", "yes", NULL };
 
 #define F(field) offsetof(struct conf, field)
 
@@ -63,6 +69,9 @@ static const struct conf_key conf_keys[] = {
 	{ "upstream", "max_redirects", T_UINT, F(upstream_max_redirects), 0, 20, NULL, 1 },
 	{ "upstream", "max_fetches", T_UINT, F(upstream_max_fetches), 1, 4096, NULL, 1 },
 	{ "upstream", "max_object_size", T_SIZE, F(max_object_size), 1, 0, NULL, 1 },
+	{ "upstream", "allow_private", T_CHOICE, F(upstream_allow_private), 0, 0, yes_no_choices, 1 },
+	{ "upstream", "allow_addresses", T_CIDRS, F(upstream_allow_addresses), 0, 0, NULL, 1 },
+	{ "upstream", "proxy", T_PROXY, F(upstream_proxy), 0, 0, NULL, 1 },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -283,6 +292,101 @@ conf_set_hosts(struct conf_parse *p, const char *name, const char *value,
 	return 0;
 }
 
+/* Replaces the string in *field with a copy of value. */
+static int
+conf_set_string(struct conf_parse *p, const char *name, const char *value,
+    char **field)
+{
+	char *copy = strdup(value);
+
+	if (copy == NULL) {
+		conf_error(p, name, "out of memory");
+		return -1;
+	}
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+/* Checks a list of CIDRs split by spaces or commas. The fetcher parses it
+ * again from the text when it builds its settings. */
+static int
+conf_set_cidrs(struct conf_parse *p, const char *name, const char *value,
+    char **field)
+{
+	struct netpolicy policy;
+	const char *bad, *err;
+	size_t badlen;
+
+	if (netpolicy_init(&policy, 0, value, &bad, &badlen, &err) != 0) {
+		conf_error(p, name, "invalid CIDR \"%.*s\" in \"%s\": %s",
+		    (int)badlen, bad, value, err);
+		return -1;
+	}
+	return conf_set_string(p, name, value, field);
+}
+
+/* Checks that text is SCHEME://[USER[:PASSWORD]@]HOST[:PORT][/] with a
+ * scheme that libcurl accepts for a proxy here. Returns 0, or -1 with
+ * *err set. */
+int
+conf_check_proxy_url(const char *text, const char **err)
+{
+	static const char *const schemes[] = { "http://", "https://",
+	    "socks5h://", NULL };
+	const char *s = NULL, *host, *end, *at;
+	size_t i, hostlen;
+
+	for (i = 0; schemes[i] != NULL; i++)
+		if (strncasecmp(text, schemes[i], strlen(schemes[i])) == 0) {
+			s = text + strlen(schemes[i]);
+			break;
+		}
+	if (s == NULL) {
+		*err = "expected a URL that starts with http://, https:// or socks5h://";
+		return -1;
+	}
+	end = s + strcspn(s, "/");
+	if (end[0] == '/' && end[1] != '\0') {
+		*err = "a proxy URL has no path";
+		return -1;
+	}
+	for (i = 0; s + i < end; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f) {
+			*err = "a proxy URL has no spaces or control characters";
+			return -1;
+		}
+	at = memrchr(s, '@', (size_t)(end - s));
+	host = at != NULL ? at + 1 : s;
+	if (host[0] == '[') {
+		const char *close = memchr(host, ']', (size_t)(end - host));
+
+		if (close == NULL || close == host + 1) {
+			*err = "an IPv6 proxy host needs its closing \"]\"";
+			return -1;
+		}
+		hostlen = (size_t)(close + 1 - host);
+	} else
+		hostlen = strcspn(host, ":/");
+	if (hostlen == 0 || host + hostlen > end) {
+		*err = "missing proxy host";
+		return -1;
+	}
+	if (host + hostlen < end) {
+		const char *port = host + hostlen;
+		size_t digits;
+
+		digits = strspn(port + 1, "0123456789");
+		if (port[0] != ':' || digits == 0 || digits > 5 ||
+		    port + 1 + digits != end || atoi(port + 1) < 1 ||
+		    atoi(port + 1) > 65535) {
+			*err = "port must be a number from 1 to 65535";
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 conf_set(struct conf_parse *p, const struct conf_key *k, const char *value)
 {
@@ -349,6 +453,20 @@ conf_set(struct conf_parse *p, const struct conf_key *k, const char *value)
 		return conf_set_ports(p, k->name, value);
 	case T_HOSTS:
 		return conf_set_hosts(p, k->name, value, field);
+	case T_CIDRS:
+		return conf_set_cidrs(p, k->name, value, field);
+	case T_PROXY:
+		if (value[0] == '\0') {
+			/* An empty value is the default: no proxy. */
+			free(*(char **)field);
+			*(char **)field = NULL;
+			return 0;
+		}
+		if (conf_check_proxy_url(value, &err) != 0) {
+			conf_error(p, k->name, "invalid proxy \"%s\": %s", value, err);
+			return -1;
+		}
+		return conf_set_string(p, k->name, value, field);
 	case T_SIZE:
 		if (conf_parse_size(value, &size) != 0 || size < k->min) {
 			conf_error(p, k->name,
@@ -582,6 +700,8 @@ conf_free(struct conf *conf)
 	free(conf->storage_cache_dir);
 	free(conf->upstream_ca_file);
 	free(conf->proxy_tunnel_hosts);
+	free(conf->upstream_allow_addresses);
+	free(conf->upstream_proxy);
 	free(conf->tls_ca_cert);
 	free(conf->tls_ca_key);
 	memset(conf, 0, sizeof(*conf));
@@ -602,6 +722,8 @@ conf_key_equal(const struct conf_key *k, const struct conf *a,
 		    ((const struct conf_addr *)fb)->text) == 0;
 	case T_PATH:
 	case T_HOSTS:
+	case T_CIDRS:
+	case T_PROXY:
 		sa = *(char *const *)fa;
 		sb = *(char *const *)fb;
 		if (sa == NULL || sb == NULL)

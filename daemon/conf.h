@@ -47,6 +47,9 @@ struct conf {
 	unsigned	 upstream_max_redirects;
 	unsigned	 upstream_max_fetches;	/* concurrent upstream fetches */
 	uint64_t	 max_object_size;	/* bytes */
+	int		 upstream_allow_private;	/* 0 no, 1 yes */
+	char		*upstream_allow_addresses;	/* NULL, or CIDRs */
+	char		*upstream_proxy;	/* NULL: connect directly */
 
 	unsigned	 audit_max_events;	/* events kept, 0: no limit */
 	unsigned	 audit_max_days;	/* days kept, 0: no limit */
@@ -85,6 +88,11 @@ void conf_free(struct conf *conf);
 /* Parses a size such as "512", "64K", "10M" or "8G" (powers of 1024) into
  * *bytes. Returns 0, or -1 if text is not a size. */
 int conf_parse_size(const char *text, uint64_t *bytes);
+
+/* Checks that text is a proxy URL that upstream.proxy accepts: http://,
+ * https:// or socks5h://, then a host and an optional port. Returns 0, or
+ * -1 with *err pointing at a static reason. */
+int conf_check_proxy_url(const char *text, const char **err);
 
 /* Parses HOST:PORT into addr. Returns 0, or -1 with *err set. */
 int conf_parse_addr(const char *text, struct conf_addr *addr, const char **err);

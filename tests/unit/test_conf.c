@@ -200,6 +200,9 @@ conf_defaults_values(void **state)
 	assert_string_equal(conf.admin_token_file, "state/admin.token");
 	assert_null(conf.upstream_ca_file);
 	assert_true(conf.max_object_size >= 1);
+	assert_int_equal(conf.upstream_allow_private, 0);
+	assert_null(conf.upstream_allow_addresses);
+	assert_null(conf.upstream_proxy);
 	conf_free(&conf);
 }
 
@@ -437,6 +440,13 @@ conf_bad_value_reported(void **state)
 		{ "storage", "database", "" },
 		{ "storage", "cache_dir", "" },
 		{ "upstream", "ca_file", "" },
+		/* address policy and proxy */
+		{ "upstream", "allow_private", "true" },
+		{ "upstream", "allow_private", "" },
+		{ "upstream", "allow_addresses", "127.0.0.1/33" },
+		{ "upstream", "allow_addresses", "localhost" },
+		{ "upstream", "proxy", "ftp://127.0.0.1:21" },
+		{ "upstream", "proxy", "socks5://127.0.0.1:1080" },
 	};
 	struct fixture *f = *state;
 	size_t i;
@@ -1033,11 +1043,110 @@ conf_addr_bad(void **state)
 	}
 }
 
+static void
+conf_upstream_safety_keys(void **state)
+{
+	static const char text[] =
+	    "[upstream]\n"
+	    "allow_private = yes\n"
+	    "allow_addresses = 127.0.0.1/32, ::1/128 10.0.0.0/8\n"
+	    "proxy = http://127.0.0.1:3128\n";
+	struct fixture *f = *state;
+	struct reports r;
+	struct conf conf;
+
+	assert_int_equal(load_text(f, text, &conf, &r), 0);
+	assert_int_equal(conf.upstream_allow_private, 1);
+	assert_string_equal(conf.upstream_allow_addresses,
+	    "127.0.0.1/32, ::1/128 10.0.0.0/8");
+	assert_string_equal(conf.upstream_proxy, "http://127.0.0.1:3128");
+	conf_free(&conf);
+
+	assert_int_equal(load_text(f, "[upstream]\nproxy =\n", &conf, &r), 0);
+	assert_null(conf.upstream_proxy);
+	conf_free(&conf);
+}
+
+static void
+conf_allow_addresses_names_value(void **state)
+{
+	struct fixture *f = *state;
+	struct reports r;
+	struct conf conf;
+
+	assert_int_equal(load_text(f,
+	    "[upstream]\nallow_addresses = 127.0.0.1/32 10.0.0.1/8\n",
+	    &conf, &r), 1);
+	check_prefix(r.msg[0], f->path, 2, "allow_addresses");
+	assert_non_null(strstr(r.msg[0], "\"10.0.0.1/8\""));
+	reports_free(&r);
+	conf_free(&conf);
+}
+
+static void
+conf_proxy_url_good(void **state)
+{
+	static const char *const rows[] = {
+		"http://127.0.0.1:3128",
+		"http://127.0.0.1:3128/",
+		"HTTP://proxy.example:8080",
+		"https://proxy.example",
+		"socks5h://[::1]:1080",
+		"http://user:secret@proxy.example:3128",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NROWS(rows); i++) {
+		const char *err = NULL;
+
+		if (conf_check_proxy_url(rows[i], &err) != 0)
+			fail_msg("\"%s\": expected valid, got \"%s\"", rows[i], err);
+	}
+}
+
+static void
+conf_proxy_url_bad(void **state)
+{
+	static const char *const rows[] = {
+		"127.0.0.1:3128",
+		"ftp://127.0.0.1",
+		"socks5://127.0.0.1:1080",
+		"socks4://127.0.0.1:1080",
+		"http://",
+		"http://:3128",
+		"http://127.0.0.1:",
+		"http://127.0.0.1:0",
+		"http://127.0.0.1:65536",
+		"http://127.0.0.1:31x",
+		"http://127.0.0.1/path",
+		"http://[::1:3128",
+		"http://[]:3128",
+		"http://user@",
+		"http://proxy example",
+		"http://proxy\texample",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NROWS(rows); i++) {
+		const char *err = NULL;
+
+		if (conf_check_proxy_url(rows[i], &err) == 0)
+			fail_msg("\"%s\": expected invalid", rows[i]);
+		assert_non_null(err);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(conf_defaults_values),
+		cmocka_unit_test(conf_upstream_safety_keys),
+		cmocka_unit_test(conf_allow_addresses_names_value),
+		cmocka_unit_test(conf_proxy_url_good),
+		cmocka_unit_test(conf_proxy_url_bad),
 		cmocka_unit_test(conf_good_file_applied),
 		cmocka_unit_test(conf_empty_file_defaults),
 		cmocka_unit_test(conf_load_over_values),
