@@ -5,13 +5,17 @@
 #include "config.h"
 #include "fetch.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +26,7 @@
 #include <openssl/x509.h>
 
 #include "log.h"
+#include "netpolicy.h"
 
 #define FETCH_BUFFER_SIZE (512 * 1024)
 /* Bytes written between two starts of writeback, so that the disk works
@@ -39,6 +44,8 @@ struct fetch_settings {
 	unsigned		 max_fetches;
 	uint64_t		 max_object_size;
 	STACK_OF(X509)		*extra_cas;	/* from upstream.ca_file */
+	struct netpolicy	 policy;	/* allow_private, allow_addresses */
+	char			*proxy;		/* upstream.proxy, or NULL */
 };
 
 struct fetch {
@@ -49,6 +56,7 @@ struct fetch {
 	char			 expected[DIGEST_HEX_LEN + 1];
 	uint64_t		 request_id;	/* request that started it */
 	char			 client[64];
+	int			 allow_insecure_redirect;
 	int			 refs;		/* the thread plus each waiter */
 	struct MHD_Connection	**waiters;
 	size_t			 nwaiters, waiters_cap;
@@ -80,6 +88,12 @@ struct transfer {
 	long		 bad_status;	/* non-200 final status seen in write */
 	int		 too_large;
 	int		 write_errno;
+	int		 html_redirect;	/* redirect ended at an HTML page */
+	/* Addresses that fetch_open_socket refused, as "ADDR (RANGE), ..."
+	 * and as the CIDRs that would allow them, for the error message. */
+	unsigned	 nblocked;
+	char		 blocked[256];
+	char		 blocked_cidrs[160];
 };
 
 static void
@@ -151,6 +165,7 @@ settings_free(struct fetch_settings *settings)
 	if (settings == NULL)
 		return;
 	sk_X509_pop_free(settings->extra_cas, X509_free);
+	free(settings->proxy);
 	free(settings);
 }
 
@@ -169,6 +184,8 @@ settings_create(const struct conf *conf)
 {
 	struct fetch_settings *settings;
 	const curl_version_info_data *cv;
+	const char *bad, *err;
+	size_t badlen;
 
 	settings = calloc(1, sizeof(*settings));
 	if (settings == NULL) {
@@ -183,6 +200,20 @@ settings_create(const struct conf *conf)
 	settings->max_redirects = conf->upstream_max_redirects;
 	settings->max_fetches = conf->upstream_max_fetches;
 	settings->max_object_size = conf->max_object_size;
+	if (netpolicy_init(&settings->policy, conf->upstream_allow_private,
+	    conf->upstream_allow_addresses, &bad, &badlen, &err) != 0) {
+		/* conf_load checked the list already. */
+		log_error("upstream allow_addresses: invalid CIDR \"%.*s\": %s",
+		    (int)badlen, bad, err);
+		settings_free(settings);
+		return NULL;
+	}
+	if (conf->upstream_proxy != NULL &&
+	    (settings->proxy = strdup(conf->upstream_proxy)) == NULL) {
+		log_error("fetch: out of memory");
+		settings_free(settings);
+		return NULL;
+	}
 	if (conf->upstream_ca_file == NULL)
 		return settings;
 
@@ -262,6 +293,119 @@ fetcher_free(struct fetcher *fetcher)
 	free(fetcher);
 }
 
+/* Copies the host of url into out, with brackets around an IPv6 literal,
+ * or "?" when url cannot be parsed. */
+static void
+url_host(const char *url, char *out, size_t outsize)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+
+	if (u != NULL && url != NULL &&
+	    curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+		snprintf(out, outsize, "%s", host);
+	else
+		snprintf(out, outsize, "?");
+	curl_free(host);
+	curl_url_cleanup(u);
+}
+
+/* Tells whether the path of the normalised URL url ends in .html or .htm,
+ * so that an HTML page is what its pin expects. */
+static int
+url_names_html(const char *url)
+{
+	const char *path, *scheme_end = strstr(url, "://");
+	size_t len;
+
+	if (scheme_end == NULL)
+		return 0;
+	path = strchr(scheme_end + 3, '/');
+	if (path == NULL)
+		return 0;
+	len = strcspn(path, "?");
+	return (len >= 5 && strncasecmp(path + len - 5, ".html", 5) == 0) ||
+	    (len >= 4 && strncasecmp(path + len - 4, ".htm", 4) == 0);
+}
+
+/* Tells whether a redirected transfer ended at an HTML page although the
+ * pinned URL does not name one. Such a page is most likely a login or
+ * error page, never the artifact, so it is rejected before it is hashed. */
+static int
+transfer_redirected_to_html(struct transfer *t)
+{
+	long redirects = 0;
+	char *type = NULL;
+
+	if (curl_easy_getinfo(t->curl, CURLINFO_REDIRECT_COUNT, &redirects) !=
+	    CURLE_OK || redirects == 0)
+		return 0;
+	if (curl_easy_getinfo(t->curl, CURLINFO_CONTENT_TYPE, &type) !=
+	    CURLE_OK || type == NULL)
+		return 0;
+	type += strspn(type, " \t");
+	if (strncasecmp(type, "text/html", 9) != 0 ||
+	    (type[9] != '\0' && type[9] != ';' && type[9] != ' ' &&
+	    type[9] != '\t'))
+		return 0;
+	return !url_names_html(t->fetch->url);
+}
+
+/* Creates the socket of every connection that libcurl opens for this
+ * transfer: to the origin, to each redirect target and to upstream.proxy.
+ * An address that the policy refuses gets no socket, so nothing is sent to
+ * it, and libcurl tries the host's next address or fails with
+ * CURLE_COULDNT_CONNECT. */
+static curl_socket_t
+fetch_open_socket(void *arg, curlsocktype purpose,
+    struct curl_sockaddr *address)
+{
+	struct transfer *t = arg;
+	const struct sockaddr *sa = &address->addr;
+	char addr[INET6_ADDRSTRLEN + 32], entry[sizeof(addr) + 128];
+	const char *range;
+	size_t len;
+	int bits = 0;
+
+	(void)purpose;
+	range = netpolicy_check(&t->fetch->settings->policy, sa);
+	if (range == NULL)
+		return socket(address->family, address->socktype | SOCK_CLOEXEC,
+		    address->protocol);
+
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    addr, sizeof(addr));
+		bits = 32;
+	} else if (sa->sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+		    addr, sizeof(addr));
+		bits = 128;
+	} else
+		snprintf(addr, sizeof(addr), "address family %d", sa->sa_family);
+	log_info("fetch req=%llu refused upstream address=%s range=\"%s\"",
+	    (unsigned long long)t->fetch->request_id, addr, range);
+
+	/* Each address is listed once, however often libcurl retries it;
+	 * addresses that no longer fit are left out of the message. */
+	snprintf(entry, sizeof(entry), "%s (%s)", addr, range);
+	if (strstr(t->blocked, entry) == NULL) {
+		len = strlen(t->blocked);
+		if (len + strlen(entry) + 3 < sizeof(t->blocked))
+			snprintf(t->blocked + len, sizeof(t->blocked) - len,
+			    "%s%s", t->nblocked > 0 ? ", " : "", entry);
+		len = strlen(t->blocked_cidrs);
+		if (bits != 0 &&
+		    len + strlen(addr) + 6 < sizeof(t->blocked_cidrs))
+			snprintf(t->blocked_cidrs + len,
+			    sizeof(t->blocked_cidrs) - len, "%s%s/%d",
+			    len > 0 ? " " : "", addr, bits);
+		t->nblocked++;
+	}
+	return CURL_SOCKET_BAD;
+}
+
 static size_t
 fetch_write(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -275,6 +419,10 @@ fetch_write(char *data, size_t size, size_t nmemb, void *arg)
 		curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
 		if (status != 200) {
 			t->bad_status = status;
+			return 0;
+		}
+		if (transfer_redirected_to_html(t)) {
+			t->html_redirect = 1;
 			return 0;
 		}
 	}
@@ -331,11 +479,26 @@ fetch_easy_create(struct fetcher *fetcher, struct transfer *t,
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* A pin on https is not followed to plain http, where anyone on the
+	 * network path could send the response. */
+	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR,
+	    strncmp(t->fetch->url, "https:", 6) == 0 &&
+	    !t->fetch->allow_insecure_redirect ? "https" : "http,https");
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, (long)settings->max_redirects);
-	/* Never use a proxy from the environment: the daemon may be that proxy. */
-	curl_easy_setopt(curl, CURLOPT_PROXY, "");
+	/* Every connection goes through fetch_open_socket. The handle is new
+	 * for each fetch and shares no connection cache, so a connection
+	 * opened under other settings, or by another fetch, is never reused. */
+	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, fetch_open_socket);
+	curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, t);
+	/* Never use a proxy from the environment: the daemon may be that
+	 * proxy. With upstream.proxy set, an empty NOPROXY stops no_proxy
+	 * from the environment from exempting hosts. */
+	if (settings->proxy != NULL) {
+		curl_easy_setopt(curl, CURLOPT_PROXY, settings->proxy);
+		curl_easy_setopt(curl, CURLOPT_NOPROXY, "");
+	} else
+		curl_easy_setopt(curl, CURLOPT_PROXY, "");
 	curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "hashgate/" PACKAGE_VERSION);
@@ -357,15 +520,65 @@ fetch_easy_create(struct fetcher *fetcher, struct transfer *t,
 	return curl;
 }
 
+/* Fails fetch for a connection that the address policy refused. */
+static void
+fetch_fail_blocked(struct fetch *fetch, struct transfer *t, const char *host)
+{
+	const char *proxy = fetch->settings->proxy;
+	const char *role = "upstream host";
+	char proxy_host[256];
+
+	/* With a proxy, libcurl connects to the proxy only. */
+	if (proxy != NULL) {
+		url_host(proxy, proxy_host, sizeof(proxy_host));
+		host = proxy_host;
+		role = "upstream proxy";
+	}
+	fetch_fail(fetch, 502, "blocked-address",
+	    "%s %s resolves to %s: %s; hashgated connects only to public "
+	    "addresses.\n"
+	    "To allow it, add %s to [upstream] allow_addresses, or set "
+	    "[upstream] allow_private = yes",
+	    role, host, t->nblocked > 1 ? "non-public addresses" :
+	    "a non-public address", t->blocked, t->blocked_cidrs);
+}
+
 /* Maps a failed transfer to the client's status and message. */
 static void
 fetch_classify(struct fetch *fetch, struct transfer *t, CURLcode rc,
     const char *errbuf)
 {
-	long status = 0;
+	long status = 0, redirects = 0;
+	char *last_url = NULL, host[256];
 
 	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (t->bad_status != 0 || rc == CURLE_HTTP_RETURNED_ERROR) {
+	curl_easy_getinfo(t->curl, CURLINFO_REDIRECT_COUNT, &redirects);
+	/* After a redirect this is the URL of the last request. */
+	curl_easy_getinfo(t->curl, CURLINFO_EFFECTIVE_URL, &last_url);
+	url_host(last_url, host, sizeof(host));
+
+	if (t->nblocked > 0 && rc == CURLE_COULDNT_CONNECT) {
+		fetch_fail_blocked(fetch, t, host);
+	} else if (rc == CURLE_UNSUPPORTED_PROTOCOL && redirects > 0 &&
+	    strncmp(fetch->url, "https:", 6) == 0 && last_url != NULL &&
+	    strncmp(last_url, "http:", 5) == 0) {
+		fetch_fail(fetch, 502, "insecure-redirect",
+		    "upstream redirected from https to plain http (%s after %ld "
+		    "redirect%s); hashgated follows a redirect of an https URL "
+		    "only to https",
+		    host, redirects, redirects == 1 ? "" : "s");
+	} else if (t->html_redirect) {
+		fetch_fail(fetch, 502, "upstream-error",
+		    "the redirect ended at an HTML page on %s after %ld "
+		    "redirect%s, likely a login or error page, not the artifact",
+		    host, redirects, redirects == 1 ? "" : "s");
+	} else if ((t->bad_status != 0 || rc == CURLE_HTTP_RETURNED_ERROR) &&
+	    redirects > 0) {
+		fetch_fail(fetch, 502, "upstream-error",
+		    "upstream answered HTTP %ld instead of 200 from %s after "
+		    "%ld redirect%s", t->bad_status ? t->bad_status : status,
+		    host, redirects, redirects == 1 ? "" : "s");
+	} else if (t->bad_status != 0 || rc == CURLE_HTTP_RETURNED_ERROR) {
 		fetch_fail(fetch, 502, "upstream-error",
 		    "upstream answered HTTP %ld instead of 200",
 		    t->bad_status ? t->bad_status : status);
@@ -447,21 +660,18 @@ fetch_run(struct fetch *fetch)
 
 	rc = curl_easy_perform(t.curl);
 	fetch->result.size = t.size;
-	if (rc != CURLE_OK || t.bad_status != 0) {
+	if (rc == CURLE_OK && t.size == 0) {
+		/* An empty body never reached fetch_write's checks. */
+		curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &t.bad_status);
+		if (t.bad_status == 200)
+			t.bad_status = 0;
+		t.html_redirect = transfer_redirected_to_html(&t);
+	}
+	if (rc != CURLE_OK || t.bad_status != 0 || t.html_redirect) {
 		fetch_classify(fetch, &t, rc, errbuf);
 		cache_discard(t.fd, tmp_path);
-	} else {
-		long status = 0;
-
-		curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &status);
-		if (status != 200) {
-			/* An empty body never reached fetch_write's check. */
-			fetch_fail(fetch, 502, "upstream-error",
-			    "upstream answered HTTP %ld instead of 200", status);
-			cache_discard(t.fd, tmp_path);
-		} else
-			fetch_verify(fetch, &t, tmp_path);
-	}
+	} else
+		fetch_verify(fetch, &t, tmp_path);
 out:
 	curl_easy_cleanup(t.curl);
 	curl_slist_free_all(headers);
@@ -548,7 +758,7 @@ fetch_add_waiter(struct fetch *fetch, struct MHD_Connection *conn)
 /* Creates a fetch and starts its thread. Called with the lock held. */
 static struct fetch *
 fetch_start(struct fetcher *fetcher, const char *url, const char *hex,
-    uint64_t request_id, const char *client)
+    int allow_insecure_redirect, uint64_t request_id, const char *client)
 {
 	struct fetch *fetch;
 	pthread_attr_t attr;
@@ -563,6 +773,7 @@ fetch_start(struct fetcher *fetcher, const char *url, const char *hex,
 	}
 	fetch->fetcher = fetcher;
 	memcpy(fetch->expected, hex, DIGEST_HEX_LEN + 1);
+	fetch->allow_insecure_redirect = allow_insecure_redirect;
 	fetch->request_id = request_id;
 	snprintf(fetch->client, sizeof(fetch->client), "%s", client);
 	fetch->refs = 1;
@@ -587,8 +798,8 @@ fetch_start(struct fetcher *fetcher, const char *url, const char *hex,
 
 enum fetch_join
 fetcher_join(struct fetcher *fetcher, const char *url, const char *hex,
-    uint64_t request_id, const char *client, struct MHD_Connection *conn,
-    struct fetch **fetchp)
+    int allow_insecure_redirect, uint64_t request_id, const char *client,
+    struct MHD_Connection *conn, struct fetch **fetchp)
 {
 	enum fetch_join ret = FETCH_JOIN_FAILED;
 	struct fetch *fetch;
@@ -606,7 +817,8 @@ fetcher_join(struct fetcher *fetcher, const char *url, const char *hex,
 
 	for (fetch = fetcher->running; fetch != NULL; fetch = fetch->next)
 		if (strcmp(fetch->url, url) == 0 &&
-		    strcmp(fetch->expected, hex) == 0)
+		    strcmp(fetch->expected, hex) == 0 &&
+		    fetch->allow_insecure_redirect == allow_insecure_redirect)
 			break;
 	if (fetch == NULL) {
 		if (fetcher->active >= fetcher->settings->max_fetches) {
@@ -615,7 +827,8 @@ fetcher_join(struct fetcher *fetcher, const char *url, const char *hex,
 		}
 		/* The waiter is added before the thread can finish, because
 		 * the thread needs this lock to resume its waiters. */
-		fetch = fetch_start(fetcher, url, hex, request_id, client);
+		fetch = fetch_start(fetcher, url, hex, allow_insecure_redirect,
+		    request_id, client);
 		if (fetch == NULL)
 			goto out;
 	}

@@ -52,12 +52,14 @@ unsigned fetcher_max_fetches(struct fetcher *fetcher);
 int fetcher_check_ca_file(const char *path);
 
 /* Joins the fetch of url with digest hex, starting it if none runs.
- * On FETCH_JOIN_WAITING, conn has been suspended and *fetchp is a
- * reference: once the connection is resumed, read fetch_result and then
- * call fetch_release. request_id and client are for logs and audit. */
+ * allow_insecure_redirect 1 lets a redirect of an https URL go to plain
+ * http; fetches that differ in it are not shared. On FETCH_JOIN_WAITING,
+ * conn has been suspended and *fetchp is a reference: once the connection
+ * is resumed, read fetch_result and then call fetch_release. request_id
+ * and client are for logs and audit. */
 enum fetch_join fetcher_join(struct fetcher *fetcher, const char *url,
-    const char *hex, uint64_t request_id, const char *client,
-    struct MHD_Connection *conn, struct fetch **fetchp);
+    const char *hex, int allow_insecure_redirect, uint64_t request_id,
+    const char *client, struct MHD_Connection *conn, struct fetch **fetchp);
 
 /* Returns the result of a fetch that has ended. */
 const struct fetch_result *fetch_result(const struct fetch *fetch);

@@ -606,7 +606,8 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 	if (fd >= 0)
 		return proxy_serve(proxy, conn, req, "hit", fd, size);
 
-	switch (fetcher_join(proxy->fetcher, req->url, req->sha256, req->id,
+	/* Pins carry no redirect exception yet: https stays on https. */
+	switch (fetcher_join(proxy->fetcher, req->url, req->sha256, 0, req->id,
 	    req->client, conn, &fetch)) {
 	case FETCH_JOIN_CACHED:
 		return proxy_serve(proxy, conn, req, "hit", -1, 0);

@@ -21,6 +21,7 @@ HG_CHECKS=0
 HG_FAILURES=0
 HG_DIR=
 HG_PID=
+HG_SQUID_PID=
 HG_NGINX_PID_FILE=
 declare -A HG_PORTS_TAKEN=()
 
@@ -174,6 +175,7 @@ hg_setup() {
 hg_cleanup() {
 	local status=$?
 	hg_stop_hashgated quiet
+	hg_stop_squid
 	hg_stop_nginx
 	if [[ -n $HG_DIR && -d $HG_DIR ]]; then
 		if [[ ${HG_KEEP_TMP:-0} == 1 ]]; then
@@ -277,9 +279,17 @@ hg_sha256_base64() {
 	openssl dgst -sha256 -binary -- "$1" | base64 -w 0
 }
 
+# hg_have_ipv6_loopback: true if the machine has ::1 on its loopback.
+hg_have_ipv6_loopback() {
+	grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null
+}
+
 # hg_start_nginx: starts a private nginx on two free ports of 127.0.0.1,
 # plain HTTP on NGINX_HTTP_PORT and HTTPS on NGINX_TLS_PORT, serving
-# $WWW. Files under $WWW/slow/ are sent at 1 MiB/s.
+# $WWW. Files under $WWW/slow/ are sent at 1 MiB/s. With
+# HG_NGINX_IPV6=1 it listens on the same ports of [::1] too. The text of
+# HG_NGINX_LOCATIONS goes into the server block, after @HTTP_PORT@ and
+# @TLS_PORT@ are replaced with the ports.
 hg_start_nginx() {
 	NGINX_DIR=$HG_DIR/nginx
 	WWW=$NGINX_DIR/www
@@ -288,7 +298,7 @@ hg_start_nginx() {
 	echo ok >"$WWW/probe.txt"
 	[[ -f $HG_DIR/ca.pem ]] || hg_make_certs
 
-	local attempt user_line=
+	local attempt user_line= listen_v6= locations
 	if [[ $(id -u) == 0 ]]; then
 		# The temp dir is mode 0700, so workers must run as root too.
 		user_line='user root root;'
@@ -296,6 +306,12 @@ hg_start_nginx() {
 	for ((attempt = 1; attempt <= 3; attempt++)); do
 		hg_pick_port NGINX_HTTP_PORT
 		hg_pick_port NGINX_TLS_PORT
+		if [[ ${HG_NGINX_IPV6:-0} == 1 ]]; then
+			listen_v6="listen [::1]:$NGINX_HTTP_PORT; listen [::1]:$NGINX_TLS_PORT ssl;"
+		fi
+		locations=${HG_NGINX_LOCATIONS:-}
+		locations=${locations//@HTTP_PORT@/$NGINX_HTTP_PORT}
+		locations=${locations//@TLS_PORT@/$NGINX_TLS_PORT}
 		cat >"$NGINX_DIR/nginx.conf" <<-EOF
 		$user_line
 		daemon on;
@@ -308,6 +324,7 @@ hg_start_nginx() {
 		http {
 		    types {
 		        application/gzip gz;
+		        text/html html;
 		        text/plain txt;
 		    }
 		    default_type application/octet-stream;
@@ -321,6 +338,7 @@ hg_start_nginx() {
 		    server {
 		        listen 127.0.0.1:$NGINX_HTTP_PORT;
 		        listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+		        $listen_v6
 		        server_name localhost;
 		        ssl_certificate $HG_DIR/pki/server.pem;
 		        ssl_certificate_key $HG_DIR/pki/server.key;
@@ -328,6 +346,7 @@ hg_start_nginx() {
 		        location /slow/ {
 		            limit_rate 1m;
 		        }
+		        $locations
 		    }
 		}
 		EOF
@@ -386,6 +405,69 @@ hg_stop_nginx() {
 	kill -KILL "$pid" 2>/dev/null
 }
 
+# hg_start_squid: starts squid as a forward proxy on a free port of
+# 127.0.0.1, SQUID_PORT, that caches nothing and logs every request to
+# $SQUID_DIR/access.log. Returns 1 when squid is not installed. Its DNS
+# server is set to 127.0.0.1 so that it sends nothing off the machine.
+hg_start_squid() {
+	local squid=${HG_SQUID:-/usr/sbin/squid} i
+	[[ -x $squid ]] || return 1
+	SQUID_DIR=$HG_DIR/squid
+	mkdir -p "$SQUID_DIR"
+	if [[ $(id -u) == 0 ]]; then
+		# Squid run as root works as the user "proxy", which must reach
+		# its folder inside the temp dir.
+		chmod 0711 "$HG_DIR"
+		chown proxy "$SQUID_DIR" 2>/dev/null ||
+		    hg_hard_error "cannot give $SQUID_DIR to the proxy user for squid"
+	fi
+	hg_pick_port SQUID_PORT
+	cat >"$SQUID_DIR/squid.conf" <<-EOF
+	http_port 127.0.0.1:$SQUID_PORT
+	http_access allow all
+	cache deny all
+	access_log stdio:$SQUID_DIR/access.log
+	cache_log $SQUID_DIR/cache.log
+	cache_store_log none
+	pid_filename $SQUID_DIR/squid.pid
+	coredump_dir $SQUID_DIR
+	netdb_filename none
+	dns_nameservers 127.0.0.1
+	icp_port 0
+	htcp_port 0
+	pinger_enable off
+	visible_hostname hashgate-test
+	shutdown_lifetime 0 seconds
+	EOF
+	"$squid" -N -f "$SQUID_DIR/squid.conf" >"$SQUID_DIR/stderr.log" 2>&1 </dev/null &
+	HG_SQUID_PID=$!
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$HG_SQUID_PID" 2>/dev/null || break
+		if curl -sf --max-time 2 -x "http://127.0.0.1:$SQUID_PORT" \
+		    --noproxy '' -o /dev/null "http://127.0.0.1:$NGINX_HTTP_PORT/probe.txt"; then
+			hg_log "squid pid $HG_SQUID_PID on 127.0.0.1:$SQUID_PORT"
+			return 0
+		fi
+		sleep 0.1
+	done
+	cat "$SQUID_DIR/stderr.log" "$SQUID_DIR/cache.log" 2>/dev/null | tail -n 30
+	hg_hard_error "squid did not relay a request to nginx within 20 s"
+}
+
+hg_stop_squid() {
+	[[ -n ${HG_SQUID_PID:-} ]] || return 0
+	local pid=$HG_SQUID_PID i
+	HG_SQUID_PID=
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
 # hg_upstream_count PATH: prints how many requests for PATH (with its query
 # string, if any) nginx has logged, whatever the method.
 hg_upstream_count() {
@@ -398,7 +480,8 @@ hg_upstream_count() {
 
 # hg_write_conf FILE [SECTION.KEY=VALUE...]: writes a hashgated config with
 # the test defaults. An argument overrides a default or adds a key; an empty
-# VALUE removes the key.
+# VALUE removes the key. The defaults set upstream.allow_private = yes,
+# because the test upstreams all listen on loopback.
 hg_write_conf() {
 	local file=$1 arg key section name
 	shift
@@ -414,6 +497,7 @@ hg_write_conf() {
 		[upstream.connect_timeout]=5
 		[upstream.timeout]=60
 		[upstream.max_object_size]=64M
+		[upstream.allow_private]=yes
 	)
 	for arg in "$@"; do
 		key=${arg%%=*}
