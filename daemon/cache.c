@@ -409,7 +409,8 @@ cache_remember(struct cache *cache, const char *hex, const struct stat *st)
 }
 
 /* Hashes the object unless it is known unchanged since it last matched.
- * Returns 0 when it matches hex, or -1 (logged) after removing it. */
+ * Returns 0 when it matches hex, with the offset of fd at 0 again after a
+ * hash, or -1 (logged) after removing it. */
 static int
 cache_verify_object(struct cache *cache, int fd, const char *hex,
     const struct stat *st)
@@ -434,6 +435,11 @@ cache_verify_object(struct cache *cache, int fd, const char *hex,
 	}
 	digest_to_hex(raw, observed);
 	if (strcmp(observed, hex) == 0) {
+		if (lseek(fd, 0, SEEK_SET) != 0) {
+			log_errno("cache: cannot rewind object %s after verifying it",
+			    hex);
+			return -1;
+		}
 		cache_remember(cache, hex, st);
 		return 0;
 	}
@@ -470,14 +476,15 @@ cache_object_open(struct cache *cache, const char *hex, uint64_t *size)
 		errno = EIO;
 		return -1;
 	}
-	if (cache_verify_object(cache, fd, hex, &st) != 0 ||
-	    lseek(fd, 0, SEEK_SET) != 0) {
+	if (cache_verify_object(cache, fd, hex, &st) != 0) {
 		close(fd);
 		errno = ENOENT;
 		return -1;
 	}
 	*size = (uint64_t)st.st_size;
-	budget_touch(cache, hex);
+	/* The last use only orders evictions, which need a budget. */
+	if (cache->max_size != 0)
+		budget_touch(cache, hex);
 	return fd;
 }
 
