@@ -43,6 +43,40 @@ log_use_stderr(void)
 	closelog();
 }
 
+/* Writes the date and time up to the second into buf, and returns its
+ * length. Each thread keeps the text of the last second it logged in, so
+ * that a busy thread formats the date once a second. */
+static size_t
+log_format_second(time_t sec, char *buf, size_t size)
+{
+	static __thread time_t cached_sec = -1;
+	static __thread char cached[32];
+	static __thread size_t cached_len;
+	struct tm tm;
+
+	if (sec != cached_sec) {
+		gmtime_r(&sec, &tm);
+		cached_len = strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+		cached_sec = sec;
+	}
+	if (cached_len >= size)
+		return 0;
+	memcpy(buf, cached, cached_len);
+	return cached_len;
+}
+
+/* Returns the pid, asked once per thread: hashgated does not fork after
+ * start-up, and glibc makes getpid a system call each time. */
+static long
+log_pid(void)
+{
+	static __thread pid_t pid;
+
+	if (pid == 0)
+		pid = getpid();
+	return (long)pid;
+}
+
 /* Formats the whole line first and writes it with one call, so that lines
  * from different threads never interleave. */
 static void
@@ -50,7 +84,6 @@ log_write(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {
 	char line[4096];
 	struct timespec ts;
-	struct tm tm;
 	size_t n;
 	int saved_errno = errno, r;
 
@@ -69,10 +102,9 @@ log_write(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+	n = log_format_second(ts.tv_sec, line, sizeof(line));
 	r = snprintf(line + n, sizeof(line) - n, ".%03ldZ hashgated[%ld]: %s: ",
-	    ts.tv_nsec / 1000000, (long)getpid(), log_level_names[level]);
+	    ts.tv_nsec / 1000000, log_pid(), log_level_names[level]);
 	n += (size_t)r;
 	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	n = r < 0 ? n : n + (size_t)r;
