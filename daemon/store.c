@@ -15,7 +15,7 @@
 struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*lookup;	/* prepared once: every request runs it */
-	pthread_mutex_t	 lock;
+	pthread_mutex_t	 lock;		/* held for every use of db */
 	const char	*path;
 };
 
@@ -130,8 +130,10 @@ store_open(const char *path)
 	store->path = path;
 	pthread_mutex_init(&store->lock, NULL);
 
+	/* Every use of the connection holds store->lock, so SQLite's own
+	 * mutex on it would only be taken a second time. */
 	if (sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		log_error("database %s: cannot open: %s", path,
 		    store->db ? sqlite3_errmsg(store->db) : "out of memory");
 		goto fail;
