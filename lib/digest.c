@@ -570,7 +570,9 @@ digest_mapped(int fd, EVP_MD_CTX *ctx, uint64_t *total)
 	map = mmap(NULL, len + (size_t)start, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED)
 		return 1;
-	madvise(map, len + (size_t)start, MADV_SEQUENTIAL | MADV_WILLNEED);
+	/* Advice values are not flags: OR-ing them gives another advice. */
+	madvise(map, len + (size_t)start, MADV_SEQUENTIAL);
+	madvise(map, len + (size_t)start, MADV_WILLNEED);
 	for (off = 0; off < len; off += HASH_BLOCK) {
 		size_t n = len - off < HASH_BLOCK ? len - off : HASH_BLOCK;
 
