@@ -59,7 +59,7 @@ struct cache {
 	char	*dir;
 	_Atomic int verify;	/* enum cache_verify; SIGHUP may change it */
 	pthread_mutex_t budget_lock;	/* guards the fields below */
-	uint64_t max_size;	/* 0: no budget */
+	_Atomic uint64_t max_size;	/* 0: no budget; read without the lock on hits */
 	uint64_t total;		/* bytes in objects/ */
 	struct cache_entry *buckets[CACHE_BUCKETS];
 	pthread_mutex_t seen_lock;
