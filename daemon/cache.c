@@ -59,7 +59,7 @@ struct cache {
 	char	*dir;
 	_Atomic int verify;	/* enum cache_verify; SIGHUP may change it */
 	pthread_mutex_t budget_lock;	/* guards the fields below */
-	_Atomic uint64_t max_size;	/* 0: no budget; read without the lock on hits */
+	uint64_t max_size;	/* 0: no budget */
 	uint64_t total;		/* bytes in objects/ */
 	struct cache_entry *buckets[CACHE_BUCKETS];
 	pthread_mutex_t seen_lock;
@@ -482,9 +482,9 @@ cache_object_open(struct cache *cache, const char *hex, uint64_t *size)
 		return -1;
 	}
 	*size = (uint64_t)st.st_size;
-	/* The last use only orders evictions, which need a budget. */
-	if (cache->max_size != 0)
-		budget_touch(cache, hex);
+	/* Touched even without a budget, so that a budget set later by a
+	 * reload evicts in the order of real use. */
+	budget_touch(cache, hex);
 	return fd;
 }
 
