@@ -464,9 +464,10 @@ pin_string(json_t *pin, const char *key, const char *fallback)
 	return json_is_string(value) ? json_string_value(value) : fallback;
 }
 
-/* Prints "VERB URL" and, when hex is not NULL, " sha256:HEX" for the pin
- * in the 2xx response resp. Values missing from the body are taken from
- * url and hex, which are what was sent. */
+/* Prints "VERB URL" and, when digest is not NULL, " DIGEST" for the pin
+ * in the 2xx response resp, DIGEST being the canonical text such as
+ * "sha256:HEX". Values missing from the body are taken from url and
+ * digest, which are what was sent. */
 static int
 print_pin_result(const struct ctl_response *resp, const char *verb,
     const char *url, const char *hex)
@@ -480,7 +481,7 @@ print_pin_result(const struct ctl_response *resp, const char *verb,
 	url = pin_string(pin, "url", url);
 	shown_url = ctl_escape_alloc(url, strlen(url));
 	if (hex != NULL) {
-		hex = pin_string(pin, "sha256", hex);
+		hex = pin_string(pin, "digest", hex);
 		shown_hex = ctl_escape_alloc(hex, strlen(hex));
 	}
 	if (shown_url == NULL || (hex != NULL && shown_hex == NULL)) {
@@ -489,7 +490,7 @@ print_pin_result(const struct ctl_response *resp, const char *verb,
 	}
 
 	if (hex != NULL)
-		printf("%s %s sha256:%s\n", verb, shown_url, shown_hex);
+		printf("%s %s %s\n", verb, shown_url, shown_hex);
 	else
 		printf("%s %s\n", verb, shown_url);
 	status = CTL_EXIT_OK;
@@ -505,9 +506,10 @@ ctl_add(struct ctl_ctx *ctx)
 {
 	const char *note = ctx->values[OPT_NOTE], *err;
 	const char *expires = ctx->values[OPT_EXPIRES];
-	char url[URL_MAX_LEN + 1], hex[DIGEST_HEX_LEN + 1];
-	char shown[CTL_SHOW_MAX];
+	char url[URL_MAX_LEN + 1], hex[DIGEST_TEXT_MAX];
+	char shown[CTL_SHOW_MAX], problem[DIGEST_ERROR_MAX];
 	char what[CTL_HINT_MAX], hint[CTL_HINT_MAX];
+	struct digest digest;
 	struct ctl_response resp;
 	json_t *request = NULL;
 	char *body = NULL;
@@ -516,14 +518,16 @@ ctl_add(struct ctl_ctx *ctx)
 	memset(&resp, 0, sizeof(resp));
 	if ((status = parse_url_operand(ctx->operands[0], url)) != CTL_EXIT_OK)
 		return status;
-	if (digest_parse(ctx->operands[1], hex, &err) != 0) {
+	if (digest_parse_any_detail(ctx->operands[1], &digest, problem,
+	    sizeof(problem)) != 0) {
 		ctl_error("invalid digest \"%s\": %s",
-		    ctl_show(ctx->operands[1], shown), err);
+		    ctl_show(ctx->operands[1], shown), problem);
 		return CTL_EXIT_USAGE;
 	}
+	digest_format(&digest, hex, sizeof(hex));
 
 	status = CTL_EXIT_REJECTED;
-	request = json_pack("{s:s, s:s}", "url", url, "sha256", hex);
+	request = json_pack("{s:s, s:s}", "url", url, "digest", hex);
 	if (request == NULL) {
 		ctl_error("out of memory");
 		goto out;
@@ -731,7 +735,7 @@ ctl_format_time(json_t *value, char *out, size_t size)
 }
 
 /* Fills cols with the escaped columns of pin. Returns 0, -1 when out of
- * memory, or -2 when pin lacks a string url or sha256. */
+ * memory, or -2 when pin lacks a string url or digest. */
 static int
 list_row(json_t *pin, char *cols[COL_COUNT])
 {
@@ -739,7 +743,7 @@ list_row(json_t *pin, char *cols[COL_COUNT])
 	char added_at[64];
 	int i;
 
-	fields[COL_DIGEST] = pin_string(pin, "sha256", NULL);
+	fields[COL_DIGEST] = pin_string(pin, "digest", NULL);
 	fields[COL_URL] = pin_string(pin, "url", NULL);
 	if (fields[COL_DIGEST] == NULL || fields[COL_URL] == NULL)
 		return -2;
@@ -781,7 +785,7 @@ print_pin_table(const struct ctl_ctx *ctx, json_t *pins)
 		}
 		if (rc == -2) {
 			ctl_error("invalid response from the admin API at %s: "
-			    "pin %zu has no string \"url\" or \"sha256\": "
+			    "pin %zu has no string \"url\" or \"digest\": "
 			    "check the version of hashgated", ctl_show(ctx->admin_base,
 			    shown), i + 1);
 			goto out;

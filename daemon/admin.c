@@ -37,9 +37,6 @@
  * largest limit accepted. */
 #define EVENTS_DEFAULT	1000
 #define EVENTS_MAX	100000
-/* SHA-256 of empty input: an empty upstream response would match it. */
-#define EMPTY_SHA256 \
-	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 enum admin_role { ROLE_NONE, ROLE_READER, ROLE_ADMIN };
 
@@ -222,11 +219,15 @@ admin_pin_json(const struct store_pin *pin)
 {
 	json_t *expires = pin->expires_at != 0 ?
 	    json_integer((json_int_t)pin->expires_at) : json_null();
+	char digest[DIGEST_TEXT_MAX];
 
-	return json_pack("{s:s, s:s, s:s?, s:s, s:I, s:o}", "url", pin->url,
-	    "sha256", pin->sha256, "note", pin->note, "added_by",
-	    pin->added_by, "added_at", (json_int_t)pin->added_at,
-	    "expires_at", expires);
+	store_pin_digest(pin->sha256, pin->sha512, digest);
+	return json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:I, s:o}", "url",
+	    pin->url, "digest", digest,
+	    "sha256", pin->sha256[0] ? pin->sha256 : NULL,
+	    "sha512", pin->sha512[0] ? pin->sha512 : NULL,
+	    "note", pin->note, "added_by", pin->added_by,
+	    "added_at", (json_int_t)pin->added_at, "expires_at", expires);
 }
 
 static int
@@ -288,24 +289,29 @@ static enum MHD_Result
 admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
     const struct admin_request *ar, const struct admin_caller *caller)
 {
-	char url[URL_MAX_LEN + 1], hex[DIGEST_HEX_LEN + 1];
-	char existing[DIGEST_HEX_LEN + 1], logged_url[256];
-	const char *raw_url, *raw_digest, *note, *err;
+	char url[URL_MAX_LEN + 1], text[DIGEST_TEXT_MAX];
+	char existing[DIGEST_TEXT_MAX], logged_url[256], problem[DIGEST_ERROR_MAX];
+	const char *raw_url, *raw_digest = NULL, *raw_sha256 = NULL, *note, *err;
 	json_t *body, *note_value = NULL, *expires = NULL;
 	struct store_pin pin;
+	struct digest digest;
 	json_error_t jerr;
 	enum MHD_Result ret;
 	int allow_empty = 0, rc;
 
 	if ((body = admin_body(conn, ar, &ret)) == NULL)
 		return ret;
-	if (json_unpack_ex(body, &jerr, 0, "{s:s, s:s, s?o, s?o, s?b !}",
-	    "url", &raw_url, "sha256", &raw_digest, "note", &note_value,
-	    "expires_at", &expires, "allow_empty", &allow_empty) != 0) {
+	if (json_unpack_ex(body, &jerr, 0, "{s:s, s?s, s?s, s?o, s?o, s?b !}",
+	    "url", &raw_url, "digest", &raw_digest, "sha256", &raw_sha256,
+	    "note", &note_value, "expires_at", &expires, "allow_empty",
+	    &allow_empty) != 0 || (raw_digest == NULL) == (raw_sha256 == NULL)) {
 		ret = admin_error(conn, 400, NULL,
-		    "expected {\"url\": STRING, \"sha256\": STRING, \"note\": STRING, "
-		    "\"expires_at\": SECONDS, \"allow_empty\": BOOLEAN}: %s",
-		    jerr.text);
+		    "expected {\"url\": STRING, \"digest\": STRING, \"note\": STRING, "
+		    "\"expires_at\": SECONDS, \"allow_empty\": BOOLEAN}, with "
+		    "\"sha256\" allowed in place of \"digest\": %s",
+		    raw_digest != NULL && raw_sha256 != NULL ?
+		    "both digest and sha256 given" : jerr.text[0] ? jerr.text :
+		    "digest missing");
 		goto out;
 	}
 	/* The note may be missing or null, as GET /v1/pins returns it. */
@@ -318,17 +324,26 @@ admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
 		    URL_MAX_LEN, raw_url, err);
 		goto out;
 	}
-	if (digest_parse(raw_digest, hex, &err) != 0) {
-		ret = admin_error(conn, 400, NULL, "invalid digest \"%.100s\": %s",
-		    raw_digest, err);
+	if (raw_digest == NULL)
+		raw_digest = raw_sha256;
+	if (digest_parse_any_detail(raw_digest, &digest, problem,
+	    sizeof(problem)) != 0) {
+		ret = admin_error(conn, 400, NULL, "invalid digest \"%.150s\": %s",
+		    raw_digest, problem);
 		goto out;
 	}
-	if (strcmp(hex, EMPTY_SHA256) == 0 && !allow_empty) {
+	if (raw_sha256 != NULL && digest.alg != DIGEST_SHA256) {
+		ret = admin_error(conn, 400, NULL, "invalid sha256 \"%.150s\": it "
+		    "is a SHA-512 digest; send it as \"digest\"", raw_sha256);
+		goto out;
+	}
+	digest_format(&digest, text, sizeof(text));
+	if (digest_is_empty_input(&digest) && !allow_empty) {
 		ret = admin_error(conn, 400, NULL,
-		    "sha256:%s is the digest of empty input, which would let an "
+		    "%s is the digest of empty input, which would let an "
 		    "empty upstream response verify; if the artifact really is "
 		    "empty, pin it with allow_empty (hashgatectl add --allow-empty)",
-		    hex);
+		    text);
 		goto out;
 	}
 
@@ -344,7 +359,11 @@ admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
 		pin.expires_at = (int64_t)json_integer_value(expires);
 	}
 	pin.url = url;
-	memcpy(pin.sha256, hex, sizeof(hex));
+	/* The canonical text is "sha256:" or "sha512:" and the hex. */
+	if (digest.alg == DIGEST_SHA256)
+		memcpy(pin.sha256, text + 7, sizeof(pin.sha256));
+	else
+		memcpy(pin.sha512, text + 7, sizeof(pin.sha512));
 	pin.note = note;
 	pin.added_by = caller->identity;
 	pin.added_at = (int64_t)time(NULL);
@@ -353,11 +372,11 @@ admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
 		ret = admin_error(conn, 500, NULL, "cannot write the allowlist");
 	else if (rc == 1)
 		ret = admin_error(conn, 409, NULL,
-		    "%s is already pinned to sha256:%s", url, existing);
+		    "%s is already pinned to %s", url, existing);
 	else {
-		log_info("admin: pin added client=%s identity=%s url=%s sha256=%s",
+		log_info("admin: pin added client=%s identity=%s url=%s digest=%s",
 		    caller->client, caller->identity,
-		    log_escape(url, logged_url, sizeof(logged_url)), hex);
+		    log_escape(url, logged_url, sizeof(logged_url)), text);
 		ret = admin_json(conn, 201, admin_pin_json(&pin), NULL);
 	}
 out:
@@ -407,9 +426,10 @@ admin_pins_remove(struct admin *admin, struct MHD_Connection *conn,
 	if (rc == 1)
 		return admin_error(conn, 404, NULL, "%s is not pinned", url);
 	pin.url = url;
-	log_info("admin: pin removed client=%s identity=%s url=%s sha256=%s",
+	log_info("admin: pin removed client=%s identity=%s url=%s sha256=%s sha512=%s",
 	    caller->client, caller->identity, log_escape(url, logged_url,
-	    sizeof(logged_url)), pin.sha256);
+	    sizeof(logged_url)), pin.sha256[0] ? pin.sha256 : "-",
+	    pin.sha512[0] ? pin.sha512 : "-");
 	ret = admin_json(conn, 200, admin_pin_json(&pin), NULL);
 	free((char *)pin.note);
 	free((char *)pin.added_by);
@@ -568,7 +588,7 @@ admin_event_add(void *arg, const struct store_event *ev)
 	    "s:s?, s:s?, s:s?}", "id", (json_int_t)ev->id, "at",
 	    (json_int_t)ev->at, "verdict", ev->kind, "client", ev->client,
 	    "url", ev->url != NULL && ev->url[0] != '\0' ? ev->url : NULL,
-	    "sha256", ev->expected, "observed_sha256", ev->observed,
+	    "digest", ev->expected, "observed_sha256", ev->observed,
 	    "identity", ev->identity, "content_type", ev->content_type,
 	    "redirects", ev->redirects, "detail", ev->detail);
 

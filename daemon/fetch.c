@@ -53,7 +53,8 @@ struct fetch {
 	struct fetch_settings	*settings;
 	struct fetch		*next;		/* in fetcher->running */
 	char			*url;
-	char			 expected[DIGEST_HEX_LEN + 1];
+	struct digest		 expected;	/* the pin: SHA-256 or SHA-512 */
+	char			 expected_text[DIGEST_TEXT_MAX];	/* canonical */
 	uint64_t		 request_id;	/* request that started it */
 	char			 client[64];
 	int			 allow_insecure_redirect;
@@ -81,7 +82,7 @@ struct transfer {
 	struct fetch	*fetch;
 	CURL		*curl;
 	int		 fd;
-	EVP_MD_CTX	*md;
+	struct digest_hasher *hasher;
 	uint64_t	 size;
 	uint64_t	 written_back;	/* bytes handed to writeback so far */
 	uint64_t	 max_size;
@@ -441,7 +442,7 @@ fetch_write(char *data, size_t size, size_t nmemb, void *arg)
 		}
 		done += (size_t)n;
 	}
-	if (EVP_DigestUpdate(t->md, data, len) != 1) {
+	if (digest_hasher_update(t->hasher, data, len) != 0) {
 		t->write_errno = EIO;
 		return 0;
 	}
@@ -604,29 +605,43 @@ fetch_classify(struct fetch *fetch, struct transfer *t, CURLcode rc,
 	}
 }
 
-/* Checks the digest of a complete transfer and commits or removes it. */
+/* Checks the digest of a complete transfer and commits or removes it.
+ * The object is stored under its SHA-256, whichever digest was pinned. */
 static void
 fetch_verify(struct fetch *fetch, struct transfer *t, const char *tmp_path)
 {
 	struct fetcher *fetcher = fetch->fetcher;
-	unsigned char raw[DIGEST_LEN];
+	struct digest sha256, sha512, *observed;
+	char observed_text[DIGEST_TEXT_MAX];
 
-	if (EVP_DigestFinal_ex(t->md, raw, NULL) != 1) {
-		fetch_fail(fetch, 500, "hash-error", "computing SHA-256 failed");
+	if (digest_hasher_final(t->hasher, &sha256,
+	    fetch->expected.alg == DIGEST_SHA512 ? &sha512 : NULL) != 0) {
+		fetch_fail(fetch, 500, "hash-error", "computing the digest failed");
 		cache_discard(t->fd, tmp_path);
 		return;
 	}
-	digest_to_hex(raw, fetch->result.observed);
-	if (strcmp(fetch->result.observed, fetch->expected) != 0) {
+	digest_to_hex(sha256.raw, fetch->result.sha256);
+	observed = fetch->expected.alg == DIGEST_SHA512 ? &sha512 : &sha256;
+	digest_format(observed, observed_text, sizeof(observed_text));
+	if (memcmp(observed->raw, fetch->expected.raw,
+	    digest_alg_len(fetch->expected.alg)) != 0) {
 		cache_discard(t->fd, tmp_path);
 		fetch_fail(fetch, 502, "mismatch",
-		    "digest mismatch for %s\nexpected sha256:%s\nobserved sha256:%s",
-		    fetch->url, fetch->expected, fetch->result.observed);
+		    "digest mismatch for %s\nexpected %s\nobserved %s",
+		    fetch->url, fetch->expected_text, observed_text);
 		return;
 	}
-	if (cache_commit(fetcher->cache, t->fd, tmp_path, fetch->expected) != 0) {
+	if (cache_commit(fetcher->cache, t->fd, tmp_path, fetch->result.sha256) != 0) {
 		fetch_fail(fetch, 500, "disk-error", "cannot store the verified object");
 		return;
+	}
+	if (fetch->expected.alg == DIGEST_SHA512) {
+		char hex512[DIGEST512_HEX_LEN + 1];
+
+		/* The pin learns the SHA-256 that the cache uses as the name. */
+		snprintf(hex512, sizeof(hex512), "%s", fetch->expected_text + 7);
+		store_pin_learn_sha256(fetcher->store, fetch->url, hex512,
+		    fetch->result.sha256);
 	}
 	fetch->result.status = 200;
 	fetch->result.verdict = "verified";
@@ -647,11 +662,10 @@ fetch_run(struct fetch *fetch)
 		fetch_fail(fetch, 500, "disk-error", "cannot create a temporary file");
 		return;
 	}
-	t.md = EVP_MD_CTX_new();
+	t.hasher = digest_hasher_new(fetch->expected.alg == DIGEST_SHA512);
 	/* Identity encoding, so that the bytes hashed are the artifact's own. */
 	headers = curl_slist_append(NULL, "Accept-Encoding: identity");
-	if (t.md == NULL || headers == NULL ||
-	    EVP_DigestInit_ex(t.md, EVP_sha256(), NULL) != 1 ||
+	if (t.hasher == NULL || headers == NULL ||
 	    (t.curl = fetch_easy_create(fetcher, &t, headers, errbuf)) == NULL) {
 		fetch_fail(fetch, 500, "internal-error", "cannot set up the transfer");
 		cache_discard(t.fd, tmp_path);
@@ -675,7 +689,7 @@ fetch_run(struct fetch *fetch)
 out:
 	curl_easy_cleanup(t.curl);
 	curl_slist_free_all(headers);
-	EVP_MD_CTX_free(t.md);
+	digest_hasher_free(t.hasher);
 }
 
 /* Frees a fetch once its last reference is gone. Called with the lock held. */
@@ -705,20 +719,21 @@ fetch_thread(void *arg)
 
 	log_escape(fetch->url, url, sizeof(url));
 	if (fetch->result.status == 200)
-		log_info("fetch req=%llu url=%s verdict=verified bytes=%llu sha256=%s duration_ms=%ld",
+		log_info("fetch req=%llu url=%s verdict=verified bytes=%llu digest=%s sha256=%s duration_ms=%ld",
 		    (unsigned long long)fetch->request_id, url,
-		    (unsigned long long)fetch->result.size, fetch->expected,
+		    (unsigned long long)fetch->result.size, fetch->expected_text,
+		    fetch->result.sha256,
 		    (long)((end.tv_sec - start.tv_sec) * 1000 +
 		    (end.tv_nsec - start.tv_nsec) / 1000000));
 	else {
 		char reason[600];
 
 		log_escape_quoted(fetch->result.message, reason, sizeof(reason));
-		log_warning("fetch req=%llu url=%s verdict=%s status=%u bytes=%llu expected=%s observed=%s error=\"%s\"",
+		log_warning("fetch req=%llu url=%s verdict=%s status=%u bytes=%llu expected=%s observed_sha256=%s error=\"%s\"",
 		    (unsigned long long)fetch->request_id, url,
 		    fetch->result.verdict, fetch->result.status,
-		    (unsigned long long)fetch->result.size, fetch->expected,
-		    fetch->result.observed[0] ? fetch->result.observed : "-",
+		    (unsigned long long)fetch->result.size, fetch->expected_text,
+		    fetch->result.sha256[0] ? fetch->result.sha256 : "-",
 		    reason);
 	}
 
@@ -757,8 +772,8 @@ fetch_add_waiter(struct fetch *fetch, struct MHD_Connection *conn)
 
 /* Creates a fetch and starts its thread. Called with the lock held. */
 static struct fetch *
-fetch_start(struct fetcher *fetcher, const char *url, const char *hex,
-    int allow_insecure_redirect, uint64_t request_id, const char *client)
+fetch_start(struct fetcher *fetcher, const struct fetch_want *want,
+    const char *expected_text, uint64_t request_id, const char *client)
 {
 	struct fetch *fetch;
 	pthread_attr_t attr;
@@ -766,14 +781,15 @@ fetch_start(struct fetcher *fetcher, const char *url, const char *hex,
 	int rc;
 
 	fetch = calloc(1, sizeof(*fetch));
-	if (fetch == NULL || (fetch->url = strdup(url)) == NULL) {
+	if (fetch == NULL || (fetch->url = strdup(want->url)) == NULL) {
 		free(fetch);
 		log_error("fetch: out of memory");
 		return NULL;
 	}
 	fetch->fetcher = fetcher;
-	memcpy(fetch->expected, hex, DIGEST_HEX_LEN + 1);
-	fetch->allow_insecure_redirect = allow_insecure_redirect;
+	fetch->expected = want->digest;
+	memcpy(fetch->expected_text, expected_text, DIGEST_TEXT_MAX);
+	fetch->allow_insecure_redirect = want->allow_insecure_redirect;
 	fetch->request_id = request_id;
 	snprintf(fetch->client, sizeof(fetch->client), "%s", client);
 	fetch->refs = 1;
@@ -797,28 +813,35 @@ fetch_start(struct fetcher *fetcher, const char *url, const char *hex,
 }
 
 enum fetch_join
-fetcher_join(struct fetcher *fetcher, const char *url, const char *hex,
-    int allow_insecure_redirect, uint64_t request_id, const char *client,
-    struct MHD_Connection *conn, struct fetch **fetchp)
+fetcher_join(struct fetcher *fetcher, const struct fetch_want *want,
+    uint64_t request_id, const char *client, struct MHD_Connection *conn,
+    struct fetch **fetchp)
 {
 	enum fetch_join ret = FETCH_JOIN_FAILED;
+	char expected_text[DIGEST_TEXT_MAX], hex[DIGEST_HEX_LEN + 1];
 	struct fetch *fetch;
 
+	digest_format(&want->digest, expected_text, sizeof(expected_text));
 	pthread_mutex_lock(&fetcher->lock);
 
 	/* A fetch commits its object before it leaves the running list, so
-	 * under the lock an object is either in the cache or still running. */
-	if (cache_object_exists(fetcher->cache, hex)) {
-		ret = FETCH_JOIN_CACHED;
-		goto out;
+	 * under the lock an object is either in the cache or still running.
+	 * Objects are named by SHA-256: a SHA-512 pin without a known SHA-256
+	 * always fetches. */
+	if (want->digest.alg == DIGEST_SHA256) {
+		digest_to_hex(want->digest.raw, hex);
+		if (cache_object_exists(fetcher->cache, hex)) {
+			ret = FETCH_JOIN_CACHED;
+			goto out;
+		}
 	}
 	if (fetcher->stopping)
 		goto out;
 
 	for (fetch = fetcher->running; fetch != NULL; fetch = fetch->next)
-		if (strcmp(fetch->url, url) == 0 &&
-		    strcmp(fetch->expected, hex) == 0 &&
-		    fetch->allow_insecure_redirect == allow_insecure_redirect)
+		if (strcmp(fetch->url, want->url) == 0 &&
+		    strcmp(fetch->expected_text, expected_text) == 0 &&
+		    fetch->allow_insecure_redirect == want->allow_insecure_redirect)
 			break;
 	if (fetch == NULL) {
 		if (fetcher->active >= fetcher->settings->max_fetches) {
@@ -827,8 +850,8 @@ fetcher_join(struct fetcher *fetcher, const char *url, const char *hex,
 		}
 		/* The waiter is added before the thread can finish, because
 		 * the thread needs this lock to resume its waiters. */
-		fetch = fetch_start(fetcher, url, hex, allow_insecure_redirect,
-		    request_id, client);
+		fetch = fetch_start(fetcher, want, expected_text, request_id,
+		    client);
 		if (fetch == NULL)
 			goto out;
 	}

@@ -21,9 +21,17 @@ struct fetch;
 struct fetch_result {
 	unsigned	 status;	/* HTTP status for the client: 200 when verified */
 	const char	*verdict;	/* static word for logs: verified, mismatch, ... */
-	char		 observed[DIGEST_HEX_LEN + 1];	/* empty unless hashed */
+	char		 sha256[DIGEST_HEX_LEN + 1];	/* of the whole body; empty
+						 * unless it arrived */
 	uint64_t	 size;		/* bytes received from upstream */
 	char		 message[512];	/* reason for the client when status != 200 */
+};
+
+/* What a fetch must get: the bytes at url whose digest is digest. */
+struct fetch_want {
+	const char	*url;
+	struct digest	 digest;	/* SHA-256 or SHA-512, as pinned */
+	int		 allow_insecure_redirect;	/* https to http allowed */
 };
 
 enum fetch_join {
@@ -51,15 +59,14 @@ unsigned fetcher_max_fetches(struct fetcher *fetcher);
  * as upstream.ca_file must be. Returns 0, or -1 after logging. */
 int fetcher_check_ca_file(const char *path);
 
-/* Joins the fetch of url with digest hex, starting it if none runs.
- * allow_insecure_redirect 1 lets a redirect of an https URL go to plain
- * http; fetches that differ in it are not shared. On FETCH_JOIN_WAITING,
+/* Joins the fetch that want describes, starting it if none runs; fetches
+ * that differ in any member of want are not shared. On FETCH_JOIN_WAITING,
  * conn has been suspended and *fetchp is a reference: once the connection
  * is resumed, read fetch_result and then call fetch_release. request_id
  * and client are for logs and audit. */
-enum fetch_join fetcher_join(struct fetcher *fetcher, const char *url,
-    const char *hex, int allow_insecure_redirect, uint64_t request_id,
-    const char *client, struct MHD_Connection *conn, struct fetch **fetchp);
+enum fetch_join fetcher_join(struct fetcher *fetcher,
+    const struct fetch_want *want, uint64_t request_id, const char *client,
+    struct MHD_Connection *conn, struct fetch **fetchp);
 
 /* Returns the result of a fetch that has ended. */
 const struct fetch_result *fetch_result(const struct fetch *fetch);

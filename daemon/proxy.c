@@ -46,7 +46,8 @@ struct request {
 	char		 client[64];
 	struct timespec	 start;
 	char		 url[URL_MAX_LEN + 1];	/* normalised; empty until parsed */
-	char		 sha256[DIGEST_HEX_LEN + 1];	/* pinned digest */
+	char		 sha256[DIGEST_HEX_LEN + 1];	/* object name; "" until known */
+	char		 sha512[DIGEST512_HEX_LEN + 1];	/* "" unless pinned by SHA-512 */
 	unsigned	 status;
 	uint64_t	 bytes;		/* body size of the response */
 	const char	*verdict;
@@ -129,18 +130,21 @@ static void
 proxy_audit(struct proxy *proxy, const struct request *req, const char *target)
 {
 	const struct fetch_result *res = NULL;
-	char detail[600];
+	char detail[600], digest[DIGEST_TEXT_MAX];
 	struct store_event ev = {
 		.kind = req->verdict, .client = req->client,
 		.url = req->url[0] != '\0' ? req->url : target,
-		.expected = req->sha256[0] != '\0' ? req->sha256 : NULL,
 		.size = req->bytes, .has_size = 1, .status = req->status,
 	};
 
+	if (req->sha256[0] != '\0' || req->sha512[0] != '\0') {
+		store_pin_digest(req->sha256, req->sha512, digest);
+		ev.expected = digest;
+	}
 	if (req->fetch != NULL)
 		res = fetch_result(req->fetch);
 	if (res != NULL && res->status != 200) {
-		ev.observed = res->observed[0] != '\0' ? res->observed : NULL;
+		ev.observed = res->sha256[0] != '\0' ? res->sha256 : NULL;
 		ev.size = res->size;
 		ev.detail = log_escape_quoted(res->message, detail, sizeof(detail));
 	}
@@ -497,8 +501,11 @@ proxy_fetch_done(struct proxy *proxy, struct MHD_Connection *conn,
 {
 	const struct fetch_result *res = fetch_result(req->fetch);
 
-	if (res->status == 200)
+	if (res->status == 200) {
+		/* A SHA-512 pin learns the name of its object here. */
+		memcpy(req->sha256, res->sha256, sizeof(req->sha256));
 		return proxy_serve(proxy, conn, req, "verified", -1, 0);
+	}
 	if (res->status == 503)
 		return proxy_error(conn, req, res->status, res->verdict,
 		    retry_later, "%s", res->message);
@@ -514,6 +521,7 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 	struct proxy *proxy = arg;
 	struct request *req = *req_cls;
 	struct fetch *fetch = NULL;
+	struct fetch_want want;
 	char absolute[URL_MAX_LEN + 16];
 	const char *error;
 	unsigned status;
@@ -586,7 +594,7 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 			    req->origin->url);
 	}
 
-	rc = store_pin_lookup(proxy->store, req->url, req->sha256);
+	rc = store_pin_lookup(proxy->store, req->url, req->sha256, req->sha512);
 	if (rc < 0)
 		return proxy_error(conn, req, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "store-error", NULL, "the allowlist cannot be read; see the hashgated log");
@@ -602,13 +610,25 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 		    "remove the pin and add it anew.", req->url);
 
 	/* The common case, a cache hit, takes no lock. */
-	fd = cache_object_open(proxy->cache, req->sha256, &size);
-	if (fd >= 0)
-		return proxy_serve(proxy, conn, req, "hit", fd, size);
+	memset(&want, 0, sizeof(want));
+	want.url = req->url;
+	if (req->sha256[0] != '\0') {
+		fd = cache_object_open(proxy->cache, req->sha256, &size);
+		if (fd >= 0)
+			return proxy_serve(proxy, conn, req, "hit", fd, size);
+		want.digest.alg = DIGEST_SHA256;
+		rc = digest_from_hex(req->sha256, want.digest.raw);
+	} else {
+		want.digest.alg = DIGEST_SHA512;
+		rc = digest_from_hex512(req->sha512, want.digest.raw);
+	}
+	if (rc != 0)
+		return proxy_error(conn, req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "store-error", NULL, "the pinned digest is unreadable; see the hashgated log");
 
 	/* Pins carry no redirect exception yet: https stays on https. */
-	switch (fetcher_join(proxy->fetcher, req->url, req->sha256, 0, req->id,
-	    req->client, conn, &fetch)) {
+	switch (fetcher_join(proxy->fetcher, &want, req->id, req->client, conn,
+	    &fetch)) {
 	case FETCH_JOIN_CACHED:
 		return proxy_serve(proxy, conn, req, "hit", -1, 0);
 	case FETCH_JOIN_WAITING:

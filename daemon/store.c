@@ -38,8 +38,11 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	"  observed TEXT,"
 	"  size     INTEGER);",
 
-	/* Version 2: named tokens with roles, pin expiry, and events that
-	 * record every decision and every admin change. */
+	/* Version 2: named tokens with roles; pins that may carry a SHA-512
+	 * (their SHA-256 is then learnt at the first fetch) and expire;
+	 * events that record every decision and every admin change; and the
+	 * review queue of learn mode. SQLite cannot change a column's
+	 * constraints in place, so pins is copied into a new table. */
 	"CREATE TABLE tokens ("
 	"  name       TEXT PRIMARY KEY NOT NULL,"
 	"  role       TEXT NOT NULL CHECK (role IN ('admin', 'reader')),"
@@ -48,7 +51,29 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	"  created_at INTEGER NOT NULL,"
 	"  revoked_by TEXT,"
 	"  revoked_at INTEGER);"
-	"ALTER TABLE pins ADD COLUMN expires_at INTEGER;"
+	"CREATE TABLE pins_v2 ("
+	"  url        TEXT PRIMARY KEY NOT NULL,"
+	"  sha256     TEXT CHECK (sha256 IS NULL OR length(sha256) = 64),"
+	"  sha512     TEXT CHECK (sha512 IS NULL OR length(sha512) = 128),"
+	"  note       TEXT,"
+	"  added_by   TEXT NOT NULL,"
+	"  added_at   INTEGER NOT NULL,"
+	"  expires_at INTEGER,"
+	"  CHECK (sha256 IS NOT NULL OR sha512 IS NOT NULL));"
+	"INSERT INTO pins_v2 (url, sha256, note, added_by, added_at) "
+	"  SELECT url, sha256, note, added_by, added_at FROM pins;"
+	"DROP TABLE pins;"
+	"ALTER TABLE pins_v2 RENAME TO pins;"
+	"CREATE INDEX pins_sha256 ON pins (sha256);"
+	"CREATE TABLE pending ("
+	"  url          TEXT PRIMARY KEY NOT NULL,"
+	"  sha256       TEXT CHECK (sha256 IS NULL OR length(sha256) = 64),"
+	"  size         INTEGER,"
+	"  content_type TEXT,"
+	"  error        TEXT,"
+	"  first_seen   INTEGER NOT NULL,"
+	"  last_seen    INTEGER NOT NULL,"
+	"  requests     INTEGER NOT NULL);"
 	"ALTER TABLE events ADD COLUMN status INTEGER;"
 	"ALTER TABLE events ADD COLUMN identity TEXT;"
 	"ALTER TABLE events ADD COLUMN content_type TEXT;"
@@ -147,7 +172,7 @@ store_open(const char *path)
 	    store_migrate(store) != 0)
 		goto fail;
 	if (sqlite3_prepare_v3(store->db,
-	    "SELECT sha256, expires_at FROM pins WHERE url = ?1",
+	    "SELECT sha256, sha512, expires_at FROM pins WHERE url = ?1",
 	    -1, SQLITE_PREPARE_PERSISTENT, &store->lookup, NULL) != SQLITE_OK) {
 		store_log_failure(store, "preparing the pin lookup");
 		goto fail;
@@ -170,10 +195,23 @@ store_close(struct store *store)
 }
 
 
+/* Copies the text of column col into out, or "" when it is NULL or not
+ * exactly len characters long. */
+static void
+column_fixed(sqlite3_stmt *stmt, int col, char *out, size_t len)
+{
+	const unsigned char *text = sqlite3_column_text(stmt, col);
+
+	if (text != NULL && strlen((const char *)text) == len)
+		memcpy(out, text, len + 1);
+	else
+		out[0] = '\0';
+}
+
 /* Looks up a pin with the lock already held. */
 static int
 store_pin_lookup_locked(struct store *store, const char *url,
-    char sha256[DIGEST_HEX_LEN + 1])
+    char sha256[DIGEST_HEX_LEN + 1], char sha512[DIGEST512_HEX_LEN + 1])
 {
 	sqlite3_stmt *stmt = store->lookup;
 	int ret = -1, rc;
@@ -181,13 +219,12 @@ store_pin_lookup_locked(struct store *store, const char *url,
 	sqlite3_bind_text(stmt, 1, url, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
-		const unsigned char *hex = sqlite3_column_text(stmt, 0);
-
-		if (hex != NULL && strlen((const char *)hex) == DIGEST_HEX_LEN) {
-			memcpy(sha256, hex, DIGEST_HEX_LEN + 1);
+		column_fixed(stmt, 0, sha256, DIGEST_HEX_LEN);
+		column_fixed(stmt, 1, sha512, DIGEST512_HEX_LEN);
+		if (sha256[0] != '\0' || sha512[0] != '\0') {
 			ret = 1;
-			if (sqlite3_column_type(stmt, 1) != SQLITE_NULL &&
-			    sqlite3_column_int64(stmt, 1) <= (sqlite3_int64)time(NULL))
+			if (sqlite3_column_type(stmt, 2) != SQLITE_NULL &&
+			    sqlite3_column_int64(stmt, 2) <= (sqlite3_int64)time(NULL))
 				ret = 2;
 		}
 	} else if (rc == SQLITE_DONE)
@@ -201,12 +238,46 @@ store_pin_lookup_locked(struct store *store, const char *url,
 
 int
 store_pin_lookup(struct store *store, const char *url,
-    char sha256[DIGEST_HEX_LEN + 1])
+    char sha256[DIGEST_HEX_LEN + 1], char sha512[DIGEST512_HEX_LEN + 1])
 {
 	int ret;
 
 	pthread_mutex_lock(&store->lock);
-	ret = store_pin_lookup_locked(store, url, sha256);
+	ret = store_pin_lookup_locked(store, url, sha256, sha512);
+	pthread_mutex_unlock(&store->lock);
+	return ret;
+}
+
+void
+store_pin_digest(const char *sha256, const char *sha512,
+    char out[DIGEST_TEXT_MAX])
+{
+	if (sha512[0] != '\0')
+		snprintf(out, DIGEST_TEXT_MAX, "sha512:%s", sha512);
+	else
+		snprintf(out, DIGEST_TEXT_MAX, "sha256:%s", sha256);
+}
+
+int
+store_pin_learn_sha256(struct store *store, const char *url,
+    const char *sha512, const char *sha256)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret = -1;
+
+	pthread_mutex_lock(&store->lock);
+	if (sqlite3_prepare_v2(store->db,
+	    "UPDATE pins SET sha256 = ?3 WHERE url = ?1 AND sha512 = ?2 "
+	    "AND sha256 IS NULL", -1, &stmt, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(stmt, 1, url, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 2, sha512, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 3, sha256, -1, SQLITE_STATIC);
+		if (sqlite3_step(stmt) == SQLITE_DONE)
+			ret = 0;
+	}
+	if (ret < 0)
+		store_log_failure(store, "pin update");
+	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&store->lock);
 	return ret;
 }
@@ -299,38 +370,43 @@ store_change(struct store *store, sqlite3_stmt *stmt,
 
 int
 store_pin_add(struct store *store, const struct store_pin *pin,
-    const char *client, char existing[DIGEST_HEX_LEN + 1])
+    const char *client, char existing[DIGEST_TEXT_MAX])
 {
+	char digest[DIGEST_TEXT_MAX], sha256[DIGEST_HEX_LEN + 1];
+	char sha512[DIGEST512_HEX_LEN + 1];
 	struct store_event ev = {
 		.kind = "pin-added", .client = client, .url = pin->url,
-		.expected = pin->sha256, .identity = pin->added_by,
+		.expected = digest, .identity = pin->added_by,
 		.detail = pin->note, .at = pin->added_at,
 	};
 	sqlite3_stmt *stmt = NULL;
 	int ret = -1, changed = 0;
 
+	store_pin_digest(pin->sha256, pin->sha512, digest);
 	pthread_mutex_lock(&store->lock);
 	if (sqlite3_prepare_v2(store->db,
-	    "INSERT INTO pins (url, sha256, note, added_by, added_at, expires_at) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (url) DO NOTHING",
-	    -1, &stmt, NULL) != SQLITE_OK) {
+	    "INSERT INTO pins (url, sha256, sha512, note, added_by, added_at, "
+	    "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+	    "ON CONFLICT (url) DO NOTHING", -1, &stmt, NULL) != SQLITE_OK) {
 		store_log_failure(store, "pin insert");
 		goto out;
 	}
 	sqlite3_bind_text(stmt, 1, pin->url, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, pin->sha256, -1, SQLITE_STATIC);
-	bind_text_or_null(stmt, 3, pin->note);
-	sqlite3_bind_text(stmt, 4, pin->added_by, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 5, pin->added_at);
+	bind_text_or_null(stmt, 2, pin->sha256[0] ? pin->sha256 : NULL);
+	bind_text_or_null(stmt, 3, pin->sha512[0] ? pin->sha512 : NULL);
+	bind_text_or_null(stmt, 4, pin->note);
+	sqlite3_bind_text(stmt, 5, pin->added_by, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 6, pin->added_at);
 	if (pin->expires_at != 0)
-		sqlite3_bind_int64(stmt, 6, pin->expires_at);
+		sqlite3_bind_int64(stmt, 7, pin->expires_at);
 	if (store_change(store, stmt, &ev, &changed) != 0)
 		goto out;
 	if (changed > 0)
 		ret = 0;
-	else {
+	else if (store_pin_lookup_locked(store, pin->url, sha256, sha512) > 0) {
 		/* Nothing inserted: the URL is pinned already. */
-		ret = store_pin_lookup_locked(store, pin->url, existing) > 0 ? 1 : -1;
+		store_pin_digest(sha256, sha512, existing);
+		ret = 1;
 	}
 out:
 	sqlite3_finalize(stmt);
@@ -346,24 +422,27 @@ column_strdup(sqlite3_stmt *stmt, int col)
 	return text == NULL ? NULL : strdup((const char *)text);
 }
 
-/* Reads a pins row of SELECT url, sha256, note, added_by, added_at,
- * expires_at. The strings stay valid until the next step. */
+#define PIN_COLUMNS "url, sha256, sha512, note, added_by, added_at, expires_at"
+
+/* Reads a pins row of SELECT PIN_COLUMNS. The strings stay valid until
+ * the next step. */
 static void
 pin_from_row(sqlite3_stmt *stmt, struct store_pin *pin)
 {
 	pin->url = (const char *)sqlite3_column_text(stmt, 0);
-	snprintf(pin->sha256, sizeof(pin->sha256), "%s",
-	    (const char *)sqlite3_column_text(stmt, 1));
-	pin->note = (const char *)sqlite3_column_text(stmt, 2);
-	pin->added_by = (const char *)sqlite3_column_text(stmt, 3);
-	pin->added_at = sqlite3_column_int64(stmt, 4);
-	pin->expires_at = sqlite3_column_int64(stmt, 5);
+	column_fixed(stmt, 1, pin->sha256, DIGEST_HEX_LEN);
+	column_fixed(stmt, 2, pin->sha512, DIGEST512_HEX_LEN);
+	pin->note = (const char *)sqlite3_column_text(stmt, 3);
+	pin->added_by = (const char *)sqlite3_column_text(stmt, 4);
+	pin->added_at = sqlite3_column_int64(stmt, 5);
+	pin->expires_at = sqlite3_column_int64(stmt, 6);
 }
 
 int
 store_pin_remove(struct store *store, const char *url, const char *identity,
     const char *note, const char *client, struct store_pin *removed)
 {
+	char digest[DIGEST_TEXT_MAX];
 	struct store_event ev = {
 		.kind = "pin-removed", .client = client, .url = url,
 		.identity = identity, .detail = note,
@@ -376,8 +455,8 @@ store_pin_remove(struct store *store, const char *url, const char *identity,
 	if (store_exec(store, "BEGIN IMMEDIATE") != 0)
 		goto unlock;
 	if (sqlite3_prepare_v2(store->db,
-	    "DELETE FROM pins WHERE url = ?1 RETURNING url, sha256, note, "
-	    "added_by, added_at, expires_at", -1, &stmt, NULL) != SQLITE_OK)
+	    "DELETE FROM pins WHERE url = ?1 RETURNING " PIN_COLUMNS, -1, &stmt,
+	    NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, url, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
@@ -390,11 +469,12 @@ store_pin_remove(struct store *store, const char *url, const char *identity,
 		goto fail;
 	pin_from_row(stmt, removed);
 	removed->url = NULL;
-	removed->note = column_strdup(stmt, 2);
-	removed->added_by = column_strdup(stmt, 3);
+	removed->note = column_strdup(stmt, 3);
+	removed->added_by = column_strdup(stmt, 4);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		goto fail;
-	ev.expected = removed->sha256;
+	store_pin_digest(removed->sha256, removed->sha512, digest);
+	ev.expected = digest;
 	if (store_event_add_locked(store, &ev) != 0 ||
 	    store_exec(store, "COMMIT") != 0)
 		goto fail;
@@ -422,8 +502,8 @@ store_pin_foreach(struct store *store,
 
 	pthread_mutex_lock(&store->lock);
 	if (sqlite3_prepare_v2(store->db,
-	    "SELECT url, sha256, note, added_by, added_at, expires_at FROM pins "
-	    "ORDER BY url", -1, &stmt, NULL) != SQLITE_OK)
+	    "SELECT " PIN_COLUMNS " FROM pins ORDER BY url", -1, &stmt,
+	    NULL) != SQLITE_OK)
 		goto out;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		pin_from_row(stmt, &pin);

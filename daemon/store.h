@@ -21,7 +21,8 @@ struct store;
  * a callback, or owned by the caller after store_pin_remove. */
 struct store_pin {
 	const char	*url;
-	char		 sha256[DIGEST_HEX_LEN + 1];
+	char		 sha256[DIGEST_HEX_LEN + 1];	/* "" until learnt */
+	char		 sha512[DIGEST512_HEX_LEN + 1];	/* "" for SHA-256 pins */
 	const char	*note;		/* NULL when none was given */
 	const char	*added_by;	/* identity of the token used */
 	int64_t		 added_at;	/* seconds since the epoch */
@@ -47,7 +48,7 @@ struct store_event {
 	const char	*kind;		/* verdict or change: hit, pin-added, ... */
 	const char	*client;	/* client address */
 	const char	*url;
-	const char	*expected;	/* pinned SHA-256 */
+	const char	*expected;	/* pinned digest, canonical text */
 	const char	*observed;	/* SHA-256 of what upstream sent */
 	uint64_t	 size;
 	int		 has_size;
@@ -73,17 +74,28 @@ struct store_event_filter {
 struct store *store_open(const char *path);
 void store_close(struct store *store);
 
-/* Looks up the pinned digest of a normalised URL. Returns 1 and fills
- * sha256 when pinned, 2 (sha256 filled too) when the pin has expired, 0
- * when not pinned, -1 on a database error (logged). */
+/* Looks up the pinned digests of a normalised URL: sha256 and sha512 get
+ * hex, or "" for a digest the pin does not have (yet). Returns 1 when
+ * pinned, 2 (digests filled too) when the pin has expired, 0 when not
+ * pinned, -1 on a database error (logged). */
 int store_pin_lookup(struct store *store, const char *url,
-    char sha256[DIGEST_HEX_LEN + 1]);
+    char sha256[DIGEST_HEX_LEN + 1], char sha512[DIGEST512_HEX_LEN + 1]);
+
+/* Writes the canonical text of the digest a pin was made with: its
+ * SHA-512 when it has one, else its SHA-256. */
+void store_pin_digest(const char *sha256, const char *sha512,
+    char out[DIGEST_TEXT_MAX]);
+
+/* Records the SHA-256 of the object that matched the SHA-512 pin of url,
+ * so that later requests find it in the cache. Returns 0 or -1 (logged). */
+int store_pin_learn_sha256(struct store *store, const char *url,
+    const char *sha512, const char *sha256);
 
 /* Adds a pin and its pin-added event in one transaction. Returns 0 when
- * added, 1 when the URL is already pinned (existing receives its digest),
- * -1 on error (logged). */
+ * added, 1 when the URL is already pinned (existing receives the canonical
+ * text of its digest), -1 on error (logged). */
 int store_pin_add(struct store *store, const struct store_pin *pin,
-    const char *client, char existing[DIGEST_HEX_LEN + 1]);
+    const char *client, char existing[DIGEST_TEXT_MAX]);
 
 /* Removes the pin of url and records a pin-removed event with identity
  * and note, in one transaction. Returns 0 and fills removed when it

@@ -526,14 +526,15 @@ digest_to_hex(const unsigned char raw[DIGEST_LEN], char hex[DIGEST_HEX_LEN + 1])
 	hex[DIGEST_HEX_LEN] = '\0';
 }
 
-int
-digest_from_hex(const char *hex, unsigned char raw[DIGEST_LEN])
+/* Decodes exactly 2 * len hex digits into raw. */
+static int
+from_hex(const char *hex, unsigned char *raw, size_t len)
 {
 	size_t i;
 
-	if (strlen(hex) != DIGEST_HEX_LEN)
+	if (strlen(hex) != 2 * len)
 		return -1;
-	for (i = 0; i < DIGEST_LEN; i++) {
+	for (i = 0; i < len; i++) {
 		int hi = hex_value((unsigned char)hex[2 * i]);
 		int lo = hex_value((unsigned char)hex[2 * i + 1]);
 
@@ -542,6 +543,18 @@ digest_from_hex(const char *hex, unsigned char raw[DIGEST_LEN])
 		raw[i] = (unsigned char)(hi << 4 | lo);
 	}
 	return 0;
+}
+
+int
+digest_from_hex(const char *hex, unsigned char raw[DIGEST_LEN])
+{
+	return from_hex(hex, raw, DIGEST_LEN);
+}
+
+int
+digest_from_hex512(const char *hex, unsigned char raw[DIGEST512_LEN])
+{
+	return from_hex(hex, raw, DIGEST512_LEN);
 }
 
 void

@@ -119,6 +119,9 @@ void digest_to_hex(const unsigned char raw[DIGEST_LEN],
  * hex is not exactly DIGEST_HEX_LEN hex digits. */
 int digest_from_hex(const char *hex, unsigned char raw[DIGEST_LEN]);
 
+/* Like digest_from_hex, for the DIGEST512_HEX_LEN digits of a SHA-512. */
+int digest_from_hex512(const char *hex, unsigned char raw[DIGEST512_LEN]);
+
 /* Writes the standard base64 (with padding) of a raw digest into b64,
  * NUL-terminated, as RFC 9530 Repr-Digest carries it. */
 void digest_to_base64(const unsigned char raw[DIGEST_LEN],
