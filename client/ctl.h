@@ -37,6 +37,7 @@ enum ctl_option_id {
 	OPT_NOTE,
 	OPT_EXPIRES,
 	OPT_ALLOW_EMPTY,
+	OPT_PREFETCH,
 	OPT_ROLE,
 	OPT_SINCE,
 	OPT_VERDICT,
@@ -73,6 +74,8 @@ struct ctl_ctx {
 	const char	 *token_file;
 	char		 *token;		/* loaded by the command */
 	int		  curl_initialised;
+	int		  no_timeout;	/* the request may take as long as a
+					 * download, as a prefetch does */
 };
 
 /* Prints one line "hashgatectl: MESSAGE" to stderr, after flushing

@@ -61,6 +61,8 @@ static const struct ctl_option options[] = {
 	    "Stop serving the pin at TIME (see TIME below)." },
 	{ OPT_ALLOW_EMPTY, "--allow-empty", NULL, NULL, "add",
 	    "Accept the digest of empty input." },
+	{ OPT_PREFETCH, "--prefetch", NULL, NULL, "add",
+	    "Download and verify the artifact now; pin only if it matches." },
 	{ OPT_ROLE, "--role", NULL, "ROLE", "token",
 	    "Role of a new token: admin or reader." },
 	{ OPT_SINCE, "--since", NULL, "TIME", "events",

@@ -285,7 +285,8 @@ ctl_request(struct ctl_ctx *ctx, const char *method, const char *target,
 	    CURLE_OK;
 	ok &= curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
 	    CTL_CONNECT_TIMEOUT) == CURLE_OK;
-	ok &= curl_easy_setopt(curl, CURLOPT_TIMEOUT, CTL_TIMEOUT) == CURLE_OK;
+	ok &= curl_easy_setopt(curl, CURLOPT_TIMEOUT,
+	    ctx->no_timeout ? 0L : CTL_TIMEOUT) == CURLE_OK;
 	ok &= curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
 	ok &= curl_easy_setopt(curl, CURLOPT_USERAGENT,
 	    CTL_NAME "/" CTL_VERSION) == CURLE_OK;
@@ -557,6 +558,11 @@ ctl_add(struct ctl_ctx *ctx)
 	}
 	if (ctx->values[OPT_ALLOW_EMPTY] != NULL)
 		json_object_set_new(request, "allow_empty", json_true());
+	if (ctx->values[OPT_PREFETCH] != NULL) {
+		/* The daemon bounds the download with its upstream timeouts. */
+		json_object_set_new(request, "prefetch", json_true());
+		ctx->no_timeout = 1;
+	}
 	body = json_dumps(request, JSON_COMPACT);
 	if (body == NULL) {
 		ctl_error("out of memory");
@@ -572,12 +578,19 @@ ctl_add(struct ctl_ctx *ctx)
 		snprintf(what, sizeof(what), "cannot pin %s", url);
 		snprintf(hint, sizeof(hint), "run \"" CTL_NAME " remove %s\" "
 		    "first to change the digest", url);
+		if (resp.status == 422)
+			snprintf(hint, sizeof(hint), "the URL serves other bytes "
+			    "than DIGEST names: check the digest and where it was "
+			    "published");
 		status = ctl_report_http_error(ctx, &resp, what,
-		    resp.status == 409 ? hint : NULL);
+		    resp.status == 409 || resp.status == 422 ? hint : NULL);
 		goto out;
 	}
 
 	status = print_pin_result(&resp, "pinned", url, hex);
+	if (status == CTL_EXIT_OK && ctx->values[OPT_PREFETCH] != NULL) {
+		printf("prefetched: downloaded, verified and cached\n");
+	}
 out:
 	json_decref(request);
 	free(body);

@@ -23,6 +23,7 @@
 
 #include "ca.h"
 #include "digest.h"
+#include "fetch.h"
 #include "http.h"
 #include "log.h"
 #include "url.h"
@@ -49,6 +50,7 @@ struct admin_caller {
 
 struct admin {
 	struct store		*store;
+	struct fetcher		*fetcher;
 	struct ca		*ca;
 	struct MHD_Daemon	*daemon;
 	unsigned char		 token_hash[DIGEST_LEN];
@@ -56,9 +58,10 @@ struct admin {
 
 /* A request body, collected across handler calls. */
 struct admin_request {
-	char	*body;
-	size_t	 len;
-	int	 too_large;
+	char		*body;
+	size_t		 len;
+	int		 too_large;
+	struct fetch	*fetch;		/* a prefetch this request waits for */
 };
 
 static const char *const allow_get[] = { "Allow", "GET", NULL };
@@ -254,7 +257,7 @@ admin_pins_list(struct admin *admin, struct MHD_Connection *conn)
 /* Parses the request body as a JSON object. Returns it, or NULL after
  * sending 400. */
 static json_t *
-admin_body(struct MHD_Connection *conn, const struct admin_request *ar,
+admin_body(struct MHD_Connection *conn, struct admin_request *ar,
     enum MHD_Result *ret)
 {
 	json_error_t jerr;
@@ -285,9 +288,61 @@ optional_string(json_t *body, const char *key, const char **value)
 	return 0;
 }
 
+/* Fetches and verifies the artifact of a pin before it is added, so that
+ * a wrong digest shows at registration. The first call starts or joins
+ * the fetch and suspends the connection; libmicrohttpd calls the handler
+ * again when the fetch ends, and this second call reads the result.
+ * Returns 0 when the object is verified (a SHA-512 pin then gets its
+ * SHA-256), 1 when the connection is suspended, or -1
+ * after sending an error; *ret is the handler's return value for 1 and
+ * -1. */
+static int
+admin_prefetch(struct admin *admin, struct MHD_Connection *conn,
+    struct admin_request *ar, const struct admin_caller *caller,
+    const char *url, const struct digest *digest, struct store_pin *pin,
+    enum MHD_Result *ret)
+{
+	const struct fetch_result *res;
+	struct fetch_want want;
+
+	if (ar->fetch == NULL) {
+		memset(&want, 0, sizeof(want));
+		want.url = url;
+		want.digest = *digest;
+		/* The point is to check what url serves, even when another
+		 * URL brought the same object into the cache. */
+		want.skip_cache = 1;
+		switch (fetcher_join(admin->fetcher, &want, 0, caller->client,
+		    conn, &ar->fetch)) {
+		case FETCH_JOIN_WAITING:
+			*ret = MHD_YES;
+			return 1;
+		case FETCH_JOIN_BUSY:
+			*ret = admin_error(conn, 503, NULL, "cannot prefetch: all "
+			    "upstream fetches are busy (max_fetches); retry later");
+			return -1;
+		default:
+			*ret = admin_error(conn, 503, NULL, "cannot prefetch: the "
+			    "fetch did not start; see the hashgated log");
+			return -1;
+		}
+	}
+	res = fetch_result(ar->fetch);
+	if (res->status == 200) {
+		memcpy(pin->sha256, res->sha256, sizeof(pin->sha256));
+		return 0;
+	}
+	/* A mismatch means the digest given is wrong for what the URL
+	 * serves: 422, since the request, not the upstream, is at fault. */
+	*ret = admin_error(conn, strcmp(res->verdict, "mismatch") == 0 ? 422 :
+	    res->status, NULL, "prefetch failed, nothing was pinned: %s",
+	    res->message);
+	return -1;
+}
+
 static enum MHD_Result
 admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
-    const struct admin_request *ar, const struct admin_caller *caller)
+    struct admin_request *ar, const struct admin_caller *caller)
 {
 	char url[URL_MAX_LEN + 1], text[DIGEST_TEXT_MAX];
 	char existing[DIGEST_TEXT_MAX], logged_url[256], problem[DIGEST_ERROR_MAX];
@@ -297,17 +352,20 @@ admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
 	struct digest digest;
 	json_error_t jerr;
 	enum MHD_Result ret;
-	int allow_empty = 0, rc;
+	const char *prefetched = NULL;
+	int allow_empty = 0, prefetch = 0, rc;
 
 	if ((body = admin_body(conn, ar, &ret)) == NULL)
 		return ret;
-	if (json_unpack_ex(body, &jerr, 0, "{s:s, s?s, s?s, s?o, s?o, s?b !}",
+	if (json_unpack_ex(body, &jerr, 0, "{s:s, s?s, s?s, s?o, s?o, s?b, s?b !}",
 	    "url", &raw_url, "digest", &raw_digest, "sha256", &raw_sha256,
 	    "note", &note_value, "expires_at", &expires, "allow_empty",
-	    &allow_empty) != 0 || (raw_digest == NULL) == (raw_sha256 == NULL)) {
+	    &allow_empty, "prefetch", &prefetch) != 0 ||
+	    (raw_digest == NULL) == (raw_sha256 == NULL)) {
 		ret = admin_error(conn, 400, NULL,
 		    "expected {\"url\": STRING, \"digest\": STRING, \"note\": STRING, "
-		    "\"expires_at\": SECONDS, \"allow_empty\": BOOLEAN}, with "
+		    "\"expires_at\": SECONDS, \"allow_empty\": BOOLEAN, "
+		    "\"prefetch\": BOOLEAN}, with "
 		    "\"sha256\" allowed in place of \"digest\": %s",
 		    raw_digest != NULL && raw_sha256 != NULL ?
 		    "both digest and sha256 given" : jerr.text[0] ? jerr.text :
@@ -367,6 +425,13 @@ admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
 	pin.note = note;
 	pin.added_by = caller->identity;
 	pin.added_at = (int64_t)time(NULL);
+	if (prefetch) {
+		rc = admin_prefetch(admin, conn, ar, caller, url, &digest, &pin,
+		    &ret);
+		if (rc != 0)
+			goto out;	/* suspended, or failed with ret sent */
+		prefetched = "verified";
+	}
 	rc = store_pin_add(admin->store, &pin, caller->client, existing);
 	if (rc < 0)
 		ret = admin_error(conn, 500, NULL, "cannot write the allowlist");
@@ -374,10 +439,16 @@ admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
 		ret = admin_error(conn, 409, NULL,
 		    "%s is already pinned to %s", url, existing);
 	else {
-		log_info("admin: pin added client=%s identity=%s url=%s digest=%s",
+		json_t *result = admin_pin_json(&pin);
+
+		log_info("admin: pin added client=%s identity=%s url=%s digest=%s prefetch=%s",
 		    caller->client, caller->identity,
-		    log_escape(url, logged_url, sizeof(logged_url)), text);
-		ret = admin_json(conn, 201, admin_pin_json(&pin), NULL);
+		    log_escape(url, logged_url, sizeof(logged_url)), text,
+		    prefetched != NULL ? prefetched : "no");
+		if (result != NULL && prefetched != NULL)
+			json_object_set_new(result, "prefetched",
+			    json_string(prefetched));
+		ret = admin_json(conn, 201, result, NULL);
 	}
 out:
 	json_decref(body);
@@ -461,7 +532,7 @@ token_name_problem(const char *name)
 
 static enum MHD_Result
 admin_tokens_create(struct admin *admin, struct MHD_Connection *conn,
-    const struct admin_request *ar, const struct admin_caller *caller)
+    struct admin_request *ar, const struct admin_caller *caller)
 {
 	unsigned char raw[TOKEN_BYTES], hash[DIGEST_LEN];
 	char secret[2 * TOKEN_BYTES + 1], hash_hex[DIGEST_HEX_LEN + 1];
@@ -665,13 +736,13 @@ struct admin_route {
 	const char	*method;
 	enum admin_role	 role;
 	enum MHD_Result	(*run)(struct admin *, struct MHD_Connection *,
-			    const struct admin_request *,
+			    struct admin_request *,
 			    const struct admin_caller *);
 };
 
 static enum MHD_Result
 route_ca(struct admin *admin, struct MHD_Connection *conn,
-    const struct admin_request *ar, const struct admin_caller *caller)
+    struct admin_request *ar, const struct admin_caller *caller)
 {
 	return http_respond(conn, 200, "application/x-pem-file",
 	    ca_pem(admin->ca), strlen(ca_pem(admin->ca)), NULL);
@@ -679,35 +750,35 @@ route_ca(struct admin *admin, struct MHD_Connection *conn,
 
 static enum MHD_Result
 route_pins_list(struct admin *admin, struct MHD_Connection *conn,
-    const struct admin_request *ar, const struct admin_caller *caller)
+    struct admin_request *ar, const struct admin_caller *caller)
 {
 	return admin_pins_list(admin, conn);
 }
 
 static enum MHD_Result
 route_pins_remove(struct admin *admin, struct MHD_Connection *conn,
-    const struct admin_request *ar, const struct admin_caller *caller)
+    struct admin_request *ar, const struct admin_caller *caller)
 {
 	return admin_pins_remove(admin, conn, caller);
 }
 
 static enum MHD_Result
 route_tokens_list(struct admin *admin, struct MHD_Connection *conn,
-    const struct admin_request *ar, const struct admin_caller *caller)
+    struct admin_request *ar, const struct admin_caller *caller)
 {
 	return admin_tokens_list(admin, conn);
 }
 
 static enum MHD_Result
 route_tokens_revoke(struct admin *admin, struct MHD_Connection *conn,
-    const struct admin_request *ar, const struct admin_caller *caller)
+    struct admin_request *ar, const struct admin_caller *caller)
 {
 	return admin_tokens_revoke(admin, conn, caller);
 }
 
 static enum MHD_Result
 route_events(struct admin *admin, struct MHD_Connection *conn,
-    const struct admin_request *ar, const struct admin_caller *caller)
+    struct admin_request *ar, const struct admin_caller *caller)
 {
 	return admin_events_list(admin, conn);
 }
@@ -746,7 +817,7 @@ admin_wrong_method(struct MHD_Connection *conn, const char *path)
 
 static enum MHD_Result
 admin_route(struct admin *admin, struct MHD_Connection *conn,
-    const char *path, const char *method, const struct admin_request *ar)
+    const char *path, const char *method, struct admin_request *ar)
 {
 	const struct admin_route *route = NULL;
 	struct admin_caller caller;
@@ -836,13 +907,16 @@ admin_request_end(void *arg, struct MHD_Connection *conn, void **req_cls,
 
 	if (ar == NULL)
 		return;
+	if (ar->fetch != NULL)
+		fetch_release(((struct admin *)arg)->fetcher, ar->fetch);
 	free(ar->body);
 	free(ar);
 	*req_cls = NULL;
 }
 
 struct admin *
-admin_start(const struct conf *conf, struct store *store, struct ca *ca)
+admin_start(const struct conf *conf, struct store *store, struct ca *ca,
+    struct fetcher *fetcher)
 {
 	struct admin *admin;
 	int fd;
@@ -861,6 +935,8 @@ admin_start(const struct conf *conf, struct store *store, struct ca *ca)
 	}
 	admin->store = store;
 	admin->ca = ca;
+	admin->fetcher = fetcher;
+	options[0].ptr_value = admin;
 	if (admin_load_token(admin, conf->admin_token_file) != 0)
 		goto fail;
 	fd = http_open_socket("admin", &conf->admin_listen);

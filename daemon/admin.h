@@ -7,16 +7,18 @@
 
 #include "ca.h"
 #include "conf.h"
+#include "fetch.h"
 #include "store.h"
 
 struct admin;
 
 /* Reads the token from conf->admin_token_file, creating the file with a
  * new random token (mode 0600) when it does not exist, then starts the
- * listener on conf->admin_listen. conf, store and ca are borrowed.
+ * listener on conf->admin_listen. conf, store, ca and fetcher (for
+ * prefetches) are borrowed.
  * Returns NULL after logging. */
 struct admin *admin_start(const struct conf *conf, struct store *store,
-    struct ca *ca);
+    struct ca *ca, struct fetcher *fetcher);
 
 void admin_stop(struct admin *admin);
 

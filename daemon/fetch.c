@@ -828,7 +828,7 @@ fetcher_join(struct fetcher *fetcher, const struct fetch_want *want,
 	 * under the lock an object is either in the cache or still running.
 	 * Objects are named by SHA-256: a SHA-512 pin without a known SHA-256
 	 * always fetches. */
-	if (want->digest.alg == DIGEST_SHA256) {
+	if (want->digest.alg == DIGEST_SHA256 && !want->skip_cache) {
 		digest_to_hex(want->digest.raw, hex);
 		if (cache_object_exists(fetcher->cache, hex)) {
 			ret = FETCH_JOIN_CACHED;

@@ -32,6 +32,8 @@ struct fetch_want {
 	const char	*url;
 	struct digest	 digest;	/* SHA-256 or SHA-512, as pinned */
 	int		 allow_insecure_redirect;	/* https to http allowed */
+	int		 skip_cache;	/* fetch even when the object is cached,
+					 * to check what the URL serves */
 };
 
 enum fetch_join {
