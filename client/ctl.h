@@ -159,6 +159,15 @@ int	ctl_print_json(json_t *root);
  * value is not an integer. */
 void	ctl_format_time(json_t *value, char *out, size_t size);
 
+/* Normalises the URL operand url into out, or prints why it is invalid
+ * and returns CTL_EXIT_USAGE. */
+int	ctl_parse_url(const char *url, char out[URL_MAX_LEN + 1]);
+
+/* The review queue commands: pending, approve URL and reject URL. */
+int	ctl_pending(struct ctl_ctx *ctx);
+int	ctl_approve(struct ctl_ctx *ctx);
+int	ctl_reject(struct ctl_ctx *ctx);
+
 /* Returns a newly allocated a followed by b, or NULL. */
 char	*ctl_concat(const char *a, const char *b);
 

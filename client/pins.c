@@ -441,9 +441,8 @@ ctl_is_success(const struct ctl_response *resp)
 	return resp->status >= 200 && resp->status <= 299;
 }
 
-/* Normalises the URL operand url into out, or prints why it is invalid. */
-static int
-parse_url_operand(const char *url, char out[URL_MAX_LEN + 1])
+int
+ctl_parse_url(const char *url, char out[URL_MAX_LEN + 1])
 {
 	char shown[CTL_SHOW_MAX];
 	const char *err;
@@ -517,7 +516,7 @@ ctl_add(struct ctl_ctx *ctx)
 	int status;
 
 	memset(&resp, 0, sizeof(resp));
-	if ((status = parse_url_operand(ctx->operands[0], url)) != CTL_EXIT_OK)
+	if ((status = ctl_parse_url(ctx->operands[0], url)) != CTL_EXIT_OK)
 		return status;
 	if (digest_parse_any_detail(ctx->operands[1], &digest, problem,
 	    sizeof(problem)) != 0) {
@@ -608,7 +607,7 @@ ctl_remove(struct ctl_ctx *ctx)
 	int status;
 
 	memset(&resp, 0, sizeof(resp));
-	if ((status = parse_url_operand(ctx->operands[0], url)) != CTL_EXIT_OK)
+	if ((status = ctl_parse_url(ctx->operands[0], url)) != CTL_EXIT_OK)
 		return status;
 
 	status = CTL_EXIT_REJECTED;

@@ -730,6 +730,132 @@ admin_events_list(struct admin *admin, struct MHD_Connection *conn)
 	return admin_json(conn, 200, json_pack("{s:o}", "events", events), NULL);
 }
 
+static int
+admin_pending_add(void *arg, const struct store_pending *p)
+{
+	json_t *item = json_pack("{s:s, s:s?, s:s?, s:s?, s:I, s:I, s:I}",
+	    "url", p->url, "sha256", p->sha256[0] ? p->sha256 : NULL,
+	    "content_type", p->content_type, "error", p->error,
+	    "first_seen", (json_int_t)p->first_seen,
+	    "last_seen", (json_int_t)p->last_seen,
+	    "requests", (json_int_t)p->requests);
+
+	if (item == NULL)
+		return 1;
+	json_object_set_new(item, "size", p->sha256[0] ?
+	    json_integer((json_int_t)p->size) : json_null());
+	return json_array_append_new(arg, item) != 0;
+}
+
+static enum MHD_Result
+route_pending_list(struct admin *admin, struct MHD_Connection *conn,
+    struct admin_request *ar, const struct admin_caller *caller)
+{
+	json_t *pending = json_array();
+
+	if (pending == NULL || store_pending_foreach(admin->store,
+	    admin_pending_add, pending) != 0) {
+		json_decref(pending);
+		return admin_error(conn, 500, NULL, "cannot read the review queue");
+	}
+	return admin_json(conn, 200, json_pack("{s:o}", "pending", pending), NULL);
+}
+
+static enum MHD_Result
+route_pending_approve(struct admin *admin, struct MHD_Connection *conn,
+    struct admin_request *ar, const struct admin_caller *caller)
+{
+	char url[URL_MAX_LEN + 1], sha256[DIGEST_HEX_LEN + 1], logged_url[256];
+	const char *raw_url, *note, *err;
+	struct store_pin pin;
+	json_error_t jerr;
+	json_t *body, *note_value = NULL;
+	enum MHD_Result ret;
+	int rc;
+
+	if ((body = admin_body(conn, ar, &ret)) == NULL)
+		return ret;
+	if (json_unpack_ex(body, &jerr, 0, "{s:s, s?o !}", "url", &raw_url,
+	    "note", &note_value) != 0) {
+		ret = admin_error(conn, 400, NULL,
+		    "expected {\"url\": STRING, \"note\": STRING}: %s", jerr.text);
+		goto out;
+	}
+	if (optional_string(body, "note", &note) != 0) {
+		ret = admin_error(conn, 400, NULL, "note must be a string or null");
+		goto out;
+	}
+	if (url_normalise(raw_url, strlen(raw_url), url, sizeof(url), &err) != 0) {
+		ret = admin_error(conn, 400, NULL, "invalid URL \"%.*s\": %s",
+		    URL_MAX_LEN, raw_url, err);
+		goto out;
+	}
+	memset(&pin, 0, sizeof(pin));
+	pin.url = url;
+	pin.note = note;
+	pin.added_by = caller->identity;
+	pin.added_at = (int64_t)time(NULL);
+	rc = store_pending_approve(admin->store, &pin, caller->client, sha256);
+	switch (rc) {
+	case 0:
+		memcpy(pin.sha256, sha256, sizeof(pin.sha256));
+		log_info("admin: pending URL approved client=%s identity=%s url=%s sha256=%s",
+		    caller->client, caller->identity,
+		    log_escape(url, logged_url, sizeof(logged_url)), sha256);
+		ret = admin_json(conn, 201, admin_pin_json(&pin), NULL);
+		break;
+	case 1:
+		ret = admin_error(conn, 404, NULL, "%s is not in the review queue", url);
+		break;
+	case 2:
+		ret = admin_error(conn, 409, NULL, "%s has no observed digest yet: "
+		    "its fetch is running or failed (see the error in the review "
+		    "queue); retry later, or pin a published digest instead", url);
+		break;
+	case 3:
+		ret = admin_error(conn, 409, NULL, "%s is pinned already", url);
+		break;
+	default:
+		ret = admin_error(conn, 500, NULL, "cannot write the allowlist");
+		break;
+	}
+out:
+	json_decref(body);
+	return ret;
+}
+
+static enum MHD_Result
+route_pending_reject(struct admin *admin, struct MHD_Connection *conn,
+    struct admin_request *ar, const struct admin_caller *caller)
+{
+	char url[URL_MAX_LEN + 1], logged_url[256];
+	const char *raw_url, *note, *err;
+	size_t raw_len, note_len = 0;
+	int rc;
+
+	raw_url = admin_query(conn, "url", &raw_len);
+	if (raw_url == NULL)
+		return admin_error(conn, 400, NULL,
+		    "missing query parameter: DELETE /v1/pending?url=URL");
+	if (url_normalise(raw_url, raw_len, url, sizeof(url), &err) != 0)
+		return admin_error(conn, 400, NULL, "invalid URL \"%.*s\": %s",
+		    URL_MAX_LEN, raw_url, err);
+	note = admin_query(conn, "note", &note_len);
+	if (note != NULL && strlen(note) != note_len)
+		return admin_error(conn, 400, NULL, "note contains a NUL byte");
+	rc = store_pending_reject(admin->store, url, caller->identity, note,
+	    caller->client);
+	if (rc < 0)
+		return admin_error(conn, 500, NULL, "cannot write the review queue");
+	if (rc == 1)
+		return admin_error(conn, 404, NULL, "%s is not in the review queue", url);
+	log_info("admin: pending URL rejected client=%s identity=%s url=%s",
+	    caller->client, caller->identity,
+	    log_escape(url, logged_url, sizeof(logged_url)));
+	return admin_json(conn, 200, json_pack("{s:s, s:b}", "url", url,
+	    "rejected", 1), NULL);
+}
+
 /* One method on one path, and the role it needs. */
 struct admin_route {
 	const char	*path;
@@ -792,6 +918,9 @@ static const struct admin_route admin_routes[] = {
 	{ "/v1/tokens", "POST", ROLE_ADMIN, admin_tokens_create },
 	{ "/v1/tokens", "DELETE", ROLE_ADMIN, route_tokens_revoke },
 	{ "/v1/events", "GET", ROLE_READER, route_events },
+	{ "/v1/pending", "GET", ROLE_READER, route_pending_list },
+	{ "/v1/pending", "DELETE", ROLE_ADMIN, route_pending_reject },
+	{ "/v1/pending/approve", "POST", ROLE_ADMIN, route_pending_approve },
 };
 
 #define NROUTES (sizeof(admin_routes) / sizeof(admin_routes[0]))

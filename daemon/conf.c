@@ -35,6 +35,7 @@ struct conf_key {
 
 static const char *const verify_choices[] = { "changed", "always", "never", NULL };
 static const char *const log_target_choices[] = { "stderr", "syslog", NULL };
+static const char *const policy_mode_choices[] = { "enforce", "learn", NULL };
 static const char *const log_level_choices[] = { "error", "warning", "info", "debug", NULL };
 static const char *const yes_no_choices[] = { "no", "yes", NULL };
 
@@ -57,6 +58,8 @@ static const struct conf_key conf_keys[] = {
 	{ "tls", "ca_cert", T_PATH, F(tls_ca_cert), 0, 0, NULL, 0 },
 	{ "tls", "ca_key", T_PATH, F(tls_ca_key), 0, 0, NULL, 0 },
 	{ "tls", "max_certificates", T_UINT, F(tls_max_certificates), 16, 1000000, NULL, 0 },
+	{ "policy", "mode", T_CHOICE, F(policy_mode), 0, 0, policy_mode_choices, 1 },
+	{ "policy", "max_pending", T_UINT, F(policy_max_pending), 1, 1000000, NULL, 1 },
 	{ "audit", "max_events", T_UINT, F(audit_max_events), 0, 1000000000, NULL, 0 },
 	{ "audit", "max_days", T_UINT, F(audit_max_days), 0, 36500, NULL, 0 },
 	{ "log", "target", T_CHOICE, F(log_target), 0, 0, log_target_choices, 1 },
@@ -630,6 +633,8 @@ conf_defaults(struct conf *conf)
 	conf->tls_ca_cert = strdup("state/ca.crt");
 	conf->tls_ca_key = strdup("state/ca.key");
 	conf->tls_max_certificates = 1024;
+	conf->policy_mode = 0;
+	conf->policy_max_pending = 10000;
 	conf->audit_max_events = 1000000;
 	conf->audit_max_days = 365;
 	conf->log_target = 0;

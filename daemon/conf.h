@@ -51,6 +51,9 @@ struct conf {
 	char		*upstream_allow_addresses;	/* NULL, or CIDRs */
 	char		*upstream_proxy;	/* NULL: connect directly */
 
+	int		 policy_mode;		/* 0 enforce, 1 learn */
+	unsigned	 policy_max_pending;	/* URLs in the review queue */
+
 	unsigned	 audit_max_events;	/* events kept, 0: no limit */
 	unsigned	 audit_max_days;	/* days kept, 0: no limit */
 

@@ -58,6 +58,7 @@ struct fetch {
 	uint64_t		 request_id;	/* request that started it */
 	char			 client[64];
 	int			 allow_insecure_redirect;
+	int			 learn;		/* no digest: observe it for review */
 	int			 refs;		/* the thread plus each waiter */
 	struct MHD_Connection	**waiters;
 	size_t			 nwaiters, waiters_cap;
@@ -614,6 +615,25 @@ fetch_verify(struct fetch *fetch, struct transfer *t, const char *tmp_path)
 	struct digest sha256, sha512, *observed;
 	char observed_text[DIGEST_TEXT_MAX];
 
+	if (fetch->learn) {
+		/* The object goes into the cache under its own digest, where
+		 * only a pin with that digest, after review, can reach it. */
+		if (digest_hasher_final(t->hasher, &sha256, NULL) != 0) {
+			fetch_fail(fetch, 500, "hash-error", "computing the digest failed");
+			cache_discard(t->fd, tmp_path);
+			return;
+		}
+		digest_to_hex(sha256.raw, fetch->result.sha256);
+		if (cache_commit(fetcher->cache, t->fd, tmp_path,
+		    fetch->result.sha256) != 0) {
+			fetch_fail(fetch, 500, "disk-error", "cannot store the object");
+			return;
+		}
+		fetch->result.status = 200;
+		fetch->result.verdict = "quarantined";
+		return;
+	}
+
 	if (digest_hasher_final(t->hasher, &sha256,
 	    fetch->expected.alg == DIGEST_SHA512 ? &sha512 : NULL) != 0) {
 		fetch_fail(fetch, 500, "hash-error", "computing the digest failed");
@@ -674,6 +694,14 @@ fetch_run(struct fetch *fetch)
 
 	rc = curl_easy_perform(t.curl);
 	fetch->result.size = t.size;
+	{
+		char *type = NULL;
+
+		if (curl_easy_getinfo(t.curl, CURLINFO_CONTENT_TYPE, &type) ==
+		    CURLE_OK && type != NULL)
+			snprintf(fetch->result.content_type,
+			    sizeof(fetch->result.content_type), "%s", type);
+	}
 	if (rc == CURLE_OK && t.size == 0) {
 		/* An empty body never reached fetch_write's checks. */
 		curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &t.bad_status);
@@ -716,11 +744,18 @@ fetch_thread(void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	fetch_run(fetch);
 	clock_gettime(CLOCK_MONOTONIC, &end);
+	if (fetch->learn)
+		store_pending_result(fetcher->store, fetch->url,
+		    fetch->result.status == 200 ? fetch->result.sha256 : NULL,
+		    fetch->result.size, fetch->result.content_type[0] ?
+		    fetch->result.content_type : NULL,
+		    fetch->result.status == 200 ? NULL : fetch->result.message);
 
 	log_escape(fetch->url, url, sizeof(url));
 	if (fetch->result.status == 200)
-		log_info("fetch req=%llu url=%s verdict=verified bytes=%llu digest=%s sha256=%s duration_ms=%ld",
+		log_info("fetch req=%llu url=%s verdict=%s bytes=%llu digest=%s sha256=%s duration_ms=%ld",
 		    (unsigned long long)fetch->request_id, url,
+		    fetch->result.verdict,
 		    (unsigned long long)fetch->result.size, fetch->expected_text,
 		    fetch->result.sha256,
 		    (long)((end.tv_sec - start.tv_sec) * 1000 +
@@ -790,6 +825,7 @@ fetch_start(struct fetcher *fetcher, const struct fetch_want *want,
 	fetch->expected = want->digest;
 	memcpy(fetch->expected_text, expected_text, DIGEST_TEXT_MAX);
 	fetch->allow_insecure_redirect = want->allow_insecure_redirect;
+	fetch->learn = want->learn;
 	fetch->request_id = request_id;
 	snprintf(fetch->client, sizeof(fetch->client), "%s", client);
 	fetch->refs = 1;
@@ -839,7 +875,7 @@ fetcher_join(struct fetcher *fetcher, const struct fetch_want *want,
 		goto out;
 
 	for (fetch = fetcher->running; fetch != NULL; fetch = fetch->next)
-		if (strcmp(fetch->url, want->url) == 0 &&
+		if (strcmp(fetch->url, want->url) == 0 && !fetch->learn &&
 		    strcmp(fetch->expected_text, expected_text) == 0 &&
 		    fetch->allow_insecure_redirect == want->allow_insecure_redirect)
 			break;
@@ -907,4 +943,27 @@ fetcher_stop(struct fetcher *fetcher, unsigned grace)
 		log_warning("fetch: %u waiting clients got no response within %u s of shutdown",
 		    fetcher->waiters, grace);
 	pthread_mutex_unlock(&fetcher->lock);
+}
+
+int
+fetcher_learn(struct fetcher *fetcher, const char *url, uint64_t request_id,
+    const char *client)
+{
+	struct fetch_want want;
+	struct fetch *fetch;
+	int ret = 0;
+
+	memset(&want, 0, sizeof(want));
+	want.url = url;
+	want.learn = 1;
+	pthread_mutex_lock(&fetcher->lock);
+	for (fetch = fetcher->running; fetch != NULL; fetch = fetch->next)
+		if (fetch->learn && strcmp(fetch->url, url) == 0)
+			goto out;
+	if (fetcher->stopping || fetcher->active >= fetcher->settings->max_fetches ||
+	    fetch_start(fetcher, &want, "-", request_id, client) == NULL)
+		ret = -1;
+out:
+	pthread_mutex_unlock(&fetcher->lock);
+	return ret;
 }

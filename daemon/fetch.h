@@ -25,6 +25,7 @@ struct fetch_result {
 						 * unless it arrived */
 	uint64_t	 size;		/* bytes received from upstream */
 	char		 message[512];	/* reason for the client when status != 200 */
+	char		 content_type[128];	/* of the upstream response, or "" */
 };
 
 /* What a fetch must get: the bytes at url whose digest is digest. */
@@ -34,6 +35,7 @@ struct fetch_want {
 	int		 allow_insecure_redirect;	/* https to http allowed */
 	int		 skip_cache;	/* fetch even when the object is cached,
 					 * to check what the URL serves */
+	int		 learn;		/* no digest yet: see fetcher_learn */
 };
 
 enum fetch_join {
@@ -69,6 +71,14 @@ int fetcher_check_ca_file(const char *path);
 enum fetch_join fetcher_join(struct fetcher *fetcher,
     const struct fetch_want *want, uint64_t request_id, const char *client,
     struct MHD_Connection *conn, struct fetch **fetchp);
+
+/* Starts a learn-mode fetch of the unknown url in the background, unless
+ * one runs already: the body is hashed and stored in the cache under its
+ * SHA-256, where only a pin with that digest can reach it, and the digest,
+ * size and Content-Type, or the error, go to the review queue. Returns 0,
+ * or -1 when max_fetches fetches are running or shutdown has begun. */
+int fetcher_learn(struct fetcher *fetcher, const char *url,
+    uint64_t request_id, const char *client);
 
 /* Returns the result of a fetch that has ended. */
 const struct fetch_result *fetch_result(const struct fetch *fetch);

@@ -34,6 +34,8 @@ struct proxy {
 	struct cache		*cache;
 	struct fetcher		*fetcher;
 	struct front		*front;
+	_Atomic int		 learn;		/* [policy] mode = learn */
+	_Atomic unsigned	 max_pending;
 	struct MHD_Daemon	*daemon;
 	atomic_ullong		 next_id;
 };
@@ -494,6 +496,37 @@ target_has_nul(const struct request *req, const char *version)
 	return (size_t)(version - 1 - start) > strlen(req->target);
 }
 
+/* Refuses an unknown URL in learn mode, after queueing it for review and,
+ * the first time, starting a background fetch that observes its digest. */
+static enum MHD_Result
+proxy_learn(struct proxy *proxy, struct MHD_Connection *conn,
+    struct request *req)
+{
+	char url[256];
+	int fetch = 0, rc;
+
+	rc = store_pending_seen(proxy->store, req->url, proxy->max_pending,
+	    &fetch);
+	if (rc == 1)
+		log_warning("learn: review queue full (max_pending = %u), not "
+		    "queued url=%s", proxy->max_pending,
+		    log_escape(req->url, url, sizeof(url)));
+	if (fetch && fetcher_learn(proxy->fetcher, req->url, req->id,
+	    req->client) != 0)
+		log_warning("learn: cannot fetch url=%s now (max_fetches reached "
+		    "or stopping); the next request retries in %d s",
+		    log_escape(req->url, url, sizeof(url)), STORE_PENDING_RETRY);
+	return proxy_error(conn, req, MHD_HTTP_FORBIDDEN, "unknown", NULL,
+	    "URL is not pinned: %s\n"
+	    "hashgated runs in learn mode: %s\n"
+	    "A security engineer can review it with \"hashgatectl pending\" "
+	    "and allow it with:\n"
+	    "  hashgatectl approve '%s'", req->url,
+	    rc == 0 ? "the URL is queued for review, and its digest is "
+	    "being observed" : "the review queue is full, so the URL was not "
+	    "queued", req->url);
+}
+
 /* Sends the response to a request whose fetch has ended. */
 static enum MHD_Result
 proxy_fetch_done(struct proxy *proxy, struct MHD_Connection *conn,
@@ -598,6 +631,8 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 	if (rc < 0)
 		return proxy_error(conn, req, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "store-error", NULL, "the allowlist cannot be read; see the hashgated log");
+	if (rc == 0 && proxy->learn)
+		return proxy_learn(proxy, conn, req);
 	if (rc == 0)
 		return proxy_error(conn, req, MHD_HTTP_FORBIDDEN, "unknown", NULL,
 		    "URL is not pinned: %s\n"
@@ -661,6 +696,8 @@ proxy_start(const struct conf *conf, struct store *store, struct audit *audit,
 	proxy->conf = conf;
 	proxy->store = store;
 	proxy->audit = audit;
+	proxy->learn = conf->policy_mode == 1;
+	proxy->max_pending = conf->policy_max_pending;
 	proxy->cache = cache;
 	proxy->fetcher = fetcher;
 	atomic_init(&proxy->next_id, 0);
@@ -703,7 +740,11 @@ fail:
 int
 proxy_reload(struct proxy *proxy, const struct conf *conf)
 {
-	return front_reload(proxy->front, conf);
+	if (front_reload(proxy->front, conf) != 0)
+		return -1;
+	proxy->learn = conf->policy_mode == 1;
+	proxy->max_pending = conf->policy_max_pending;
+	return 0;
 }
 
 void

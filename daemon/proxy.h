@@ -21,8 +21,9 @@ struct proxy *proxy_start(const struct conf *conf, struct store *store,
     struct audit *audit, struct cache *cache, struct fetcher *fetcher,
     struct ca *ca);
 
-/* Applies the reloadable proxy settings of conf (the CONNECT ones) to
- * connections that open from now on. Returns 0, or -1 after logging. */
+/* Applies the reloadable proxy settings of conf (the CONNECT ones and the
+ * [policy] keys) to requests from now on. Returns 0, or -1 after
+ * logging. */
 int proxy_reload(struct proxy *proxy, const struct conf *conf);
 
 /* Stops accepting connections, keeping those that are open. */

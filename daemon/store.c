@@ -71,6 +71,7 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	"  size         INTEGER,"
 	"  content_type TEXT,"
 	"  error        TEXT,"
+	"  fetched_at   INTEGER,"
 	"  first_seen   INTEGER NOT NULL,"
 	"  last_seen    INTEGER NOT NULL,"
 	"  requests     INTEGER NOT NULL);"
@@ -760,4 +761,244 @@ out:
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&store->lock);
 	return removed;
+}
+
+int
+store_pending_seen(struct store *store, const char *url, uint64_t max_pending,
+    int *fetch)
+{
+	sqlite3_stmt *stmt = NULL;
+	int64_t now = (int64_t)time(NULL);
+	int ret = -1, rc;
+
+	*fetch = 0;
+	pthread_mutex_lock(&store->lock);
+	if (store_exec(store, "BEGIN IMMEDIATE") != 0)
+		goto unlock;
+	/* A URL not yet in the queue needs room; one that is only counts. */
+	if (sqlite3_prepare_v2(store->db,
+	    "UPDATE pending SET last_seen = ?2, requests = requests + 1 "
+	    "WHERE url = ?1 RETURNING sha256 IS NULL AND "
+	    "(fetched_at IS NULL OR fetched_at < ?2 - ?3)", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, url, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, now);
+	sqlite3_bind_int64(stmt, 3, STORE_PENDING_RETRY);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*fetch = sqlite3_column_int(stmt, 0);
+		rc = sqlite3_step(stmt);
+	} else if (rc == SQLITE_DONE) {
+		sqlite3_finalize(stmt);
+		stmt = NULL;
+		if (sqlite3_prepare_v2(store->db,
+		    "INSERT INTO pending (url, first_seen, last_seen, requests) "
+		    "SELECT ?1, ?2, ?2, 1 WHERE (SELECT count(*) FROM pending) < ?3",
+		    -1, &stmt, NULL) != SQLITE_OK)
+			goto fail;
+		sqlite3_bind_text(stmt, 1, url, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 2, now);
+		sqlite3_bind_int64(stmt, 3, (sqlite3_int64)max_pending);
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_DONE && sqlite3_changes(store->db) == 0) {
+			store_exec(store, "ROLLBACK");
+			ret = 1;
+			goto unlock;
+		}
+		*fetch = 1;
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (*fetch) {
+		/* Claims the fetch, so that concurrent requests start one. */
+		if (sqlite3_prepare_v2(store->db,
+		    "UPDATE pending SET fetched_at = ?2 WHERE url = ?1", -1, &stmt,
+		    NULL) != SQLITE_OK)
+			goto fail;
+		sqlite3_bind_text(stmt, 1, url, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 2, now);
+		if (sqlite3_step(stmt) != SQLITE_DONE)
+			goto fail;
+	}
+	if (store_exec(store, "COMMIT") != 0)
+		goto fail;
+	ret = 0;
+	goto unlock;
+fail:
+	store_log_failure(store, "review queue update");
+	store_exec(store, "ROLLBACK");
+	*fetch = 0;
+unlock:
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&store->lock);
+	return ret;
+}
+
+int
+store_pending_result(struct store *store, const char *url, const char *sha256,
+    uint64_t size, const char *content_type, const char *error)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret = -1;
+
+	pthread_mutex_lock(&store->lock);
+	if (sqlite3_prepare_v2(store->db,
+	    "UPDATE pending SET sha256 = ?2, size = ?3, content_type = ?4, "
+	    "error = ?5 WHERE url = ?1", -1, &stmt, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(stmt, 1, url, -1, SQLITE_STATIC);
+		bind_text_or_null(stmt, 2, sha256);
+		if (sha256 != NULL)
+			sqlite3_bind_int64(stmt, 3, (sqlite3_int64)size);
+		bind_text_or_null(stmt, 4, content_type);
+		bind_text_or_null(stmt, 5, error);
+		if (sqlite3_step(stmt) == SQLITE_DONE)
+			ret = 0;
+	}
+	if (ret < 0)
+		store_log_failure(store, "review queue update");
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&store->lock);
+	return ret;
+}
+
+int
+store_pending_foreach(struct store *store,
+    int (*fn)(void *arg, const struct store_pending *p), void *arg)
+{
+	sqlite3_stmt *stmt = NULL;
+	struct store_pending p;
+	int ret = -1, rc;
+
+	pthread_mutex_lock(&store->lock);
+	if (sqlite3_prepare_v2(store->db,
+	    "SELECT url, sha256, size, content_type, error, first_seen, "
+	    "last_seen, requests FROM pending ORDER BY url", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		goto out;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		memset(&p, 0, sizeof(p));
+		p.url = (const char *)sqlite3_column_text(stmt, 0);
+		column_fixed(stmt, 1, p.sha256, DIGEST_HEX_LEN);
+		p.size = (uint64_t)sqlite3_column_int64(stmt, 2);
+		p.content_type = (const char *)sqlite3_column_text(stmt, 3);
+		p.error = (const char *)sqlite3_column_text(stmt, 4);
+		p.first_seen = sqlite3_column_int64(stmt, 5);
+		p.last_seen = sqlite3_column_int64(stmt, 6);
+		p.requests = (uint64_t)sqlite3_column_int64(stmt, 7);
+		if (fn(arg, &p) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc == SQLITE_DONE)
+		ret = 0;
+out:
+	if (ret < 0)
+		store_log_failure(store, "review queue list");
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&store->lock);
+	return ret;
+}
+
+int
+store_pending_approve(struct store *store, const struct store_pin *pin,
+    const char *client, char sha256[DIGEST_HEX_LEN + 1])
+{
+	char digest[DIGEST_TEXT_MAX], detail[600];
+	struct store_event ev = {
+		.kind = "pin-added", .client = client, .url = pin->url,
+		.expected = digest, .identity = pin->added_by, .detail = detail,
+		.at = pin->added_at,
+	};
+	sqlite3_stmt *stmt = NULL;
+	int ret = -1, rc;
+
+	snprintf(detail, sizeof(detail), "approved from the review queue%s%s",
+	    pin->note != NULL ? ": " : "", pin->note != NULL ? pin->note : "");
+	pthread_mutex_lock(&store->lock);
+	if (store_exec(store, "BEGIN IMMEDIATE") != 0)
+		goto unlock;
+	if (sqlite3_prepare_v2(store->db,
+	    "DELETE FROM pending WHERE url = ?1 RETURNING sha256", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, pin->url, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE) {
+		ret = 1;	/* not in the queue */
+		goto rollback;
+	}
+	if (rc != SQLITE_ROW)
+		goto fail;
+	column_fixed(stmt, 0, sha256, DIGEST_HEX_LEN);
+	if (sha256[0] == '\0') {
+		ret = 2;	/* not fetched yet, or the fetch failed */
+		goto rollback;
+	}
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+
+	if (sqlite3_prepare_v2(store->db,
+	    "INSERT INTO pins (url, sha256, note, added_by, added_at, expires_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (url) DO NOTHING",
+	    -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, pin->url, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, sha256, -1, SQLITE_STATIC);
+	bind_text_or_null(stmt, 3, pin->note);
+	sqlite3_bind_text(stmt, 4, pin->added_by, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 5, pin->added_at);
+	if (pin->expires_at != 0)
+		sqlite3_bind_int64(stmt, 6, pin->expires_at);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		goto fail;
+	if (sqlite3_changes(store->db) == 0) {
+		ret = 3;	/* pinned meanwhile */
+		goto rollback;
+	}
+	snprintf(digest, sizeof(digest), "sha256:%s", sha256);
+	if (store_event_add_locked(store, &ev) != 0 ||
+	    store_exec(store, "COMMIT") != 0)
+		goto fail;
+	ret = 0;
+	goto unlock;
+fail:
+	store_log_failure(store, "review queue approval");
+rollback:
+	store_exec(store, "ROLLBACK");
+unlock:
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&store->lock);
+	return ret;
+}
+
+int
+store_pending_reject(struct store *store, const char *url,
+    const char *identity, const char *note, const char *client)
+{
+	struct store_event ev = {
+		.kind = "pending-rejected", .client = client, .url = url,
+		.identity = identity, .detail = note,
+	};
+	sqlite3_stmt *stmt = NULL;
+	int ret = -1, changed = 0;
+
+	pthread_mutex_lock(&store->lock);
+	if (sqlite3_prepare_v2(store->db, "DELETE FROM pending WHERE url = ?1",
+	    -1, &stmt, NULL) != SQLITE_OK) {
+		store_log_failure(store, "review queue rejection");
+		goto out;
+	}
+	sqlite3_bind_text(stmt, 1, url, -1, SQLITE_STATIC);
+	if (store_change(store, stmt, &ev, &changed) == 0)
+		ret = changed > 0 ? 0 : 1;
+out:
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&store->lock);
+	return ret;
 }

@@ -68,6 +68,22 @@ struct store_event_filter {
 	unsigned	 limit;
 };
 
+/* An unknown URL that learn mode fetched, or is about to, for review.
+ * Strings are borrowed for the duration of a callback. */
+struct store_pending {
+	const char	*url;
+	char		 sha256[DIGEST_HEX_LEN + 1];	/* "" until fetched */
+	uint64_t	 size;
+	const char	*content_type;	/* of the upstream response, or NULL */
+	const char	*error;		/* why the last fetch failed, or NULL */
+	int64_t		 first_seen, last_seen;	/* seconds since the epoch */
+	uint64_t	 requests;	/* requests for the URL while queued */
+};
+
+/* Seconds before learn mode fetches a queued URL again whose fetch
+ * failed or has not reported. */
+#define STORE_PENDING_RETRY 600
+
 /* Opens or creates the database at path and brings its schema up to date.
  * Returns the store, or NULL after logging why (the file cannot be opened,
  * it is not a hashgate database, or its schema is newer than this build). */
@@ -149,5 +165,35 @@ int64_t store_event_prune(struct store *store, uint64_t max_events,
 int store_event_foreach(struct store *store,
     const struct store_event_filter *filter,
     int (*fn)(void *arg, const struct store_event *ev), void *arg);
+
+/* Counts a request for the unknown url in the review queue, adding the
+ * URL when the queue has fewer than max_pending entries. Sets *fetch when
+ * the caller should fetch it now: the URL is new, or its last fetch
+ * failed or started more than STORE_PENDING_RETRY seconds ago. Returns
+ * 0, 1 when the queue is full, or -1 (logged). */
+int store_pending_seen(struct store *store, const char *url,
+    uint64_t max_pending, int *fetch);
+
+/* Records the outcome of a learn-mode fetch: the SHA-256, size and
+ * Content-Type of what url served, or the error with sha256 NULL. */
+int store_pending_result(struct store *store, const char *url,
+    const char *sha256, uint64_t size, const char *content_type,
+    const char *error);
+
+/* Calls fn for every queued URL, ordered by URL. */
+int store_pending_foreach(struct store *store,
+    int (*fn)(void *arg, const struct store_pending *p), void *arg);
+
+/* Pins pin->url to the SHA-256 that learn mode observed and removes it
+ * from the queue, with a pin-added event, in one transaction. Returns 0
+ * and fills sha256; 1 when the URL is not queued; 2 when it has no digest
+ * yet; 3 when it is pinned already; -1 on error (logged). */
+int store_pending_approve(struct store *store, const struct store_pin *pin,
+    const char *client, char sha256[DIGEST_HEX_LEN + 1]);
+
+/* Removes url from the queue with a pending-rejected event. Returns 0, 1
+ * when it is not queued, or -1 (logged). */
+int store_pending_reject(struct store *store, const char *url,
+    const char *identity, const char *note, const char *client);
 
 #endif

@@ -508,7 +508,7 @@ hg_write_conf() {
 		fi
 	done
 	: >"$file"
-	for section in proxy admin storage tls audit log upstream; do
+	for section in proxy admin storage tls policy audit log upstream; do
 		printf '[%s]\n' "$section" >>"$file"
 		for key in $(printf '%s\n' "${!conf[@]}" | sort); do
 			[[ $key == "$section".* ]] || continue
