@@ -54,9 +54,15 @@ struct request {
 	uint64_t	 bytes;		/* body size of the response */
 	const char	*verdict;
 	struct fetch	*fetch;		/* set while waiting for a fetch */
+	char		**mirrors;	/* /sha256/ requests: pinned URLs */
+	size_t		 nmirrors, next_mirror;
+	char		 failures[1024];	/* why the mirrors tried failed */
 	int		 called;	/* the handler has seen the headers */
 	const struct front_origin *origin;	/* NULL outside a tunnel */
 };
+
+/* URLs a /sha256/ request tries at most, oldest pin first. */
+#define PROXY_MAX_MIRRORS 16
 
 static const char *const allow_get_head[] = { "Allow", "GET, HEAD", NULL };
 static const char *const retry_later[] = { "Retry-After", "5", NULL };
@@ -181,6 +187,9 @@ proxy_request_end(void *arg, struct MHD_Connection *conn, void **req_cls,
 		proxy_audit(proxy, req, target);
 	if (req->fetch != NULL)
 		fetch_release(proxy->fetcher, req->fetch);
+	while (req->nmirrors > 0)
+		free(req->mirrors[--req->nmirrors]);
+	free(req->mirrors);
 	free(req->target);
 	free(req);
 	*req_cls = NULL;
@@ -527,12 +536,92 @@ proxy_learn(struct proxy *proxy, struct MHD_Connection *conn,
 	    "queued", req->url);
 }
 
+/* Fetches the object of a /sha256/ request from the next pinned URL, or
+ * sends 502 with every failure when none is left. */
+static enum MHD_Result
+proxy_try_mirror(struct proxy *proxy, struct MHD_Connection *conn,
+    struct request *req)
+{
+	struct fetch_want want;
+	struct fetch *fetch;
+
+	if (req->next_mirror >= req->nmirrors)
+		return proxy_error(conn, req, MHD_HTTP_BAD_GATEWAY, "upstream-error",
+		    NULL, "every URL pinned to sha256:%s failed:%s", req->sha256,
+		    req->failures);
+	memset(&want, 0, sizeof(want));
+	want.url = req->mirrors[req->next_mirror++];
+	want.digest.alg = DIGEST_SHA256;
+	digest_from_hex(req->sha256, want.digest.raw);
+	snprintf(req->url, sizeof(req->url), "%s", want.url);
+	switch (fetcher_join(proxy->fetcher, &want, req->id, req->client, conn,
+	    &fetch)) {
+	case FETCH_JOIN_CACHED:
+		return proxy_serve(proxy, conn, req, "hit", -1, 0);
+	case FETCH_JOIN_WAITING:
+		req->fetch = fetch;
+		return MHD_YES;
+	case FETCH_JOIN_BUSY:
+		return proxy_error(conn, req, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+		    retry_later, "too many upstream fetches are running (max_fetches = %u); retry later",
+		    fetcher_max_fetches(proxy->fetcher));
+	default:
+		return proxy_error(conn, req, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "internal-error", retry_later,
+		    "cannot start the upstream fetch; see the hashgated log");
+	}
+}
+
+/* Serves GET /sha256/HEX: the verified object with that SHA-256, from the
+ * cache or fetched from the URLs whose current pins carry it, one after
+ * the other until one succeeds. Without such a pin the digest is refused,
+ * so that neither quarantined objects nor those of revoked pins leak. */
+static enum MHD_Result
+proxy_by_digest(struct proxy *proxy, struct MHD_Connection *conn,
+    struct request *req)
+{
+	const char *hex = req->target + strlen("/sha256/");
+	unsigned char raw[DIGEST_LEN];
+	uint64_t size;
+	int fd;
+
+	if (strlen(hex) != DIGEST_HEX_LEN || digest_from_hex(hex, raw) != 0)
+		return proxy_error(conn, req, MHD_HTTP_BAD_REQUEST, "bad-request",
+		    NULL, "expected /sha256/ and 64 hex digits");
+	digest_to_hex(raw, req->sha256);
+	if (store_pin_urls_by_sha256(proxy->store, req->sha256,
+	    PROXY_MAX_MIRRORS, &req->mirrors, &req->nmirrors) != 0)
+		return proxy_error(conn, req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "store-error", NULL, "the allowlist cannot be read; see the hashgated log");
+	if (req->nmirrors == 0)
+		return proxy_error(conn, req, MHD_HTTP_FORBIDDEN, "unknown", NULL,
+		    "no current pin carries sha256:%s", req->sha256);
+	snprintf(req->url, sizeof(req->url), "%s", req->mirrors[0]);
+	fd = cache_object_open(proxy->cache, req->sha256, &size);
+	if (fd >= 0)
+		return proxy_serve(proxy, conn, req, "hit", fd, size);
+	return proxy_try_mirror(proxy, conn, req);
+}
+
 /* Sends the response to a request whose fetch has ended. */
 static enum MHD_Result
 proxy_fetch_done(struct proxy *proxy, struct MHD_Connection *conn,
     struct request *req)
 {
 	const struct fetch_result *res = fetch_result(req->fetch);
+
+	if (res->status != 200 && res->status != 503 && req->nmirrors > 0) {
+		size_t len = strlen(req->failures);
+		char url[256];
+
+		/* Mirror failover: note why this URL failed, try the next. */
+		snprintf(req->failures + len, sizeof(req->failures) - len,
+		    "\n  %s: %s", log_escape(req->url, url, sizeof(url)),
+		    res->message);
+		fetch_release(proxy->fetcher, req->fetch);
+		req->fetch = NULL;
+		return proxy_try_mirror(proxy, conn, req);
+	}
 
 	if (res->status == 200) {
 		/* A SHA-512 pin learns the name of its object here. */
@@ -601,6 +690,9 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 	if (target_has_nul(req, version))
 		return proxy_error(conn, req, MHD_HTTP_BAD_REQUEST, "bad-request",
 		    NULL, "invalid URL: request target contains a NUL byte");
+
+	if (req->origin == NULL && strncmp(req->target, "/sha256/", 8) == 0)
+		return proxy_by_digest(proxy, conn, req);
 
 	status = proxy_target_url(req, absolute, sizeof(absolute), &error);
 	if (status != 0)

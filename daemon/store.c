@@ -1002,3 +1002,39 @@ out:
 	pthread_mutex_unlock(&store->lock);
 	return ret;
 }
+
+int
+store_pin_urls_by_sha256(struct store *store, const char *sha256,
+    size_t max, char ***urls, size_t *n)
+{
+	sqlite3_stmt *stmt = NULL;
+	char **list;
+	int ret = -1, rc;
+
+	*n = 0;
+	*urls = list = calloc(max, sizeof(*list));
+	if (list == NULL) {
+		log_error("database %s: out of memory", store->path);
+		return -1;
+	}
+	pthread_mutex_lock(&store->lock);
+	if (sqlite3_prepare_v2(store->db,
+	    "SELECT url FROM pins WHERE sha256 = ?1 AND (expires_at IS NULL "
+	    "OR expires_at > ?2) ORDER BY added_at, url LIMIT ?3", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(stmt, 1, sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)time(NULL));
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		if ((list[*n] = column_strdup(stmt, 0)) != NULL)
+			(*n)++;
+	if (rc == SQLITE_DONE)
+		ret = 0;
+out:
+	if (ret < 0)
+		store_log_failure(store, "pin lookup by digest");
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&store->lock);
+	return ret;
+}

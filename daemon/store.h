@@ -97,6 +97,13 @@ void store_close(struct store *store);
 int store_pin_lookup(struct store *store, const char *url,
     char sha256[DIGEST_HEX_LEN + 1], char sha512[DIGEST512_HEX_LEN + 1]);
 
+/* Fills *urls with a heap array of up to max URLs whose current pins
+ * (not expired) carry the SHA-256 sha256, oldest pin first, and *n with
+ * their number, which may be 0. The caller frees each URL and the array,
+ * also after an error. Returns 0, or -1 (logged). */
+int store_pin_urls_by_sha256(struct store *store, const char *sha256,
+    size_t max, char ***urls, size_t *n);
+
 /* Writes the canonical text of the digest a pin was made with: its
  * SHA-512 when it has one, else its SHA-256. */
 void store_pin_digest(const char *sha256, const char *sha512,
