@@ -61,6 +61,7 @@ struct cache {
 	pthread_mutex_t budget_lock;	/* guards the fields below */
 	uint64_t max_size;	/* 0: no budget */
 	uint64_t total;		/* bytes in objects/ */
+	uint64_t count;		/* objects in objects/ */
 	struct cache_entry *buckets[CACHE_BUCKETS];
 	pthread_mutex_t seen_lock;
 	struct cache_seen *seen;	/* CACHE_SEEN_SLOTS entries */
@@ -158,6 +159,7 @@ budget_add(struct cache *cache, const char *hex, uint64_t size, uint64_t used)
 	} else if ((e = calloc(1, sizeof(*e))) != NULL) {
 		memcpy(e->hex, hex, sizeof(e->hex));
 		*pp = e;
+		cache->count++;
 	}
 	if (e != NULL) {
 		e->size = size;
@@ -177,6 +179,7 @@ budget_remove(struct cache *cache, const char *hex)
 	if ((e = *pp) != NULL) {
 		*pp = e->next;
 		cache->total -= e->size;
+		cache->count--;
 		free(e);
 	}
 	pthread_mutex_unlock(&cache->budget_lock);
@@ -216,6 +219,7 @@ budget_enforce(struct cache *cache, const char *keep)
 		e = *oldest;
 		*oldest = e->next;
 		cache->total -= e->size;
+		cache->count--;
 		snprintf(name, sizeof(name), "%.2s/%s", e->hex, e->hex);
 		if (unlinkat(cache->objects_fd, name, 0) != 0 && errno != ENOENT)
 			log_errno("cache: cannot evict object %s", e->hex);
@@ -344,6 +348,15 @@ cache_set_policy(struct cache *cache, enum cache_verify verify,
 	cache->max_size = max_size;
 	pthread_mutex_unlock(&cache->budget_lock);
 	budget_enforce(cache, "");
+}
+
+void
+cache_usage(struct cache *cache, uint64_t *bytes, uint64_t *objects)
+{
+	pthread_mutex_lock(&cache->budget_lock);
+	*bytes = cache->total;
+	*objects = cache->count;
+	pthread_mutex_unlock(&cache->budget_lock);
 }
 
 void

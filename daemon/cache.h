@@ -38,6 +38,12 @@ void cache_close(struct cache *cache);
 void cache_set_policy(struct cache *cache, enum cache_verify verify,
     uint64_t max_size);
 
+/* Reads the size in bytes and the number of the objects that the size
+ * budget accounts for: those found at start-up or stored since, less
+ * those removed or evicted. An object deleted by hand stays counted until
+ * it is fetched again or evicted. */
+void cache_usage(struct cache *cache, uint64_t *bytes, uint64_t *objects);
+
 /* Opens the verified object with digest hex for reading, hashing it first
  * when the verify mode requires it. An object that no longer matches is removed.
  * Returns the file descriptor and sets *size, or -1 with errno ENOENT when
