@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The admin API: GET /healthz, and with a bearer token the CA, pins,
- * tokens and audit events. docs/admin-api.md is the reference. */
+ * tokens, audit events and Prometheus metrics. docs/admin-api.md is the
+ * reference. */
 #include "config.h"
 #include "admin.h"
 
@@ -26,6 +27,7 @@
 #include "fetch.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "url.h"
 
 #define TOKEN_BYTES	32		/* random bytes, written as hex */
@@ -52,6 +54,7 @@ struct admin {
 	struct store		*store;
 	struct fetcher		*fetcher;
 	struct ca		*ca;
+	struct cache		*cache;
 	struct MHD_Daemon	*daemon;
 	unsigned char		 token_hash[DIGEST_LEN];
 };
@@ -909,6 +912,27 @@ route_events(struct admin *admin, struct MHD_Connection *conn,
 	return admin_events_list(admin, conn);
 }
 
+static enum MHD_Result
+route_metrics(struct admin *admin, struct MHD_Connection *conn,
+    const struct admin_request *ar, const struct admin_caller *caller)
+{
+	struct metrics_gauges gauges;
+	enum MHD_Result ret;
+	size_t len;
+	char *text;
+
+	cache_usage(admin->cache, &gauges.cache_bytes, &gauges.cache_objects);
+	gauges.fetches_in_flight = fetcher_active(admin->fetcher);
+	text = metrics_format(&gauges, &len);
+	if (text == NULL) {
+		log_error("admin: out of memory rendering /metrics");
+		return admin_error(conn, 500, NULL, "out of memory");
+	}
+	ret = http_respond(conn, 200, METRICS_CONTENT_TYPE, text, len, NULL);
+	free(text);
+	return ret;
+}
+
 static const struct admin_route admin_routes[] = {
 	{ "/v1/ca", "GET", ROLE_READER, route_ca },
 	{ "/v1/pins", "GET", ROLE_READER, route_pins_list },
@@ -921,6 +945,7 @@ static const struct admin_route admin_routes[] = {
 	{ "/v1/pending", "GET", ROLE_READER, route_pending_list },
 	{ "/v1/pending", "DELETE", ROLE_ADMIN, route_pending_reject },
 	{ "/v1/pending/approve", "POST", ROLE_ADMIN, route_pending_approve },
+	{ "/metrics", "GET", ROLE_READER, route_metrics },
 };
 
 #define NROUTES (sizeof(admin_routes) / sizeof(admin_routes[0]))
@@ -1045,7 +1070,7 @@ admin_request_end(void *arg, struct MHD_Connection *conn, void **req_cls,
 
 struct admin *
 admin_start(const struct conf *conf, struct store *store, struct ca *ca,
-    struct fetcher *fetcher)
+    struct cache *cache, struct fetcher *fetcher)
 {
 	struct admin *admin;
 	int fd;
@@ -1064,6 +1089,7 @@ admin_start(const struct conf *conf, struct store *store, struct ca *ca,
 	}
 	admin->store = store;
 	admin->ca = ca;
+	admin->cache = cache;
 	admin->fetcher = fetcher;
 	options[0].ptr_value = admin;
 	if (admin_load_token(admin, conf->admin_token_file) != 0)

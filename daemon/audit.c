@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 
 /* Events queued before a request thread starts dropping them. At a few
  * hundred bytes each, this bounds the queue to tens of MiB. */
@@ -101,6 +102,7 @@ audit_record(struct audit *audit, const struct store_event *ev)
 	    (item = item_create(ev)) == NULL) {
 		audit->dropped++;
 		pthread_mutex_unlock(&audit->lock);
+		metrics_count_audit_dropped();
 		return;
 	}
 	*audit->tail = item;

@@ -26,6 +26,7 @@
 #include <openssl/x509.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "netpolicy.h"
 
 #define FETCH_BUFFER_SIZE (512 * 1024)
@@ -284,6 +285,17 @@ fetcher_max_fetches(struct fetcher *fetcher)
 	return max;
 }
 
+unsigned
+fetcher_active(struct fetcher *fetcher)
+{
+	unsigned active;
+
+	pthread_mutex_lock(&fetcher->lock);
+	active = fetcher->active;
+	pthread_mutex_unlock(&fetcher->lock);
+	return active;
+}
+
 void
 fetcher_free(struct fetcher *fetcher)
 {
@@ -448,6 +460,7 @@ fetch_write(char *data, size_t size, size_t nmemb, void *arg)
 		return 0;
 	}
 	t->size += len;
+	metrics_count_upstream(len);
 	if (t->size - t->written_back >= FETCH_WRITEBACK_STEP) {
 		/* Starts writeback without waiting for it; errors surface at
 		 * the fsync before the rename. */
@@ -750,6 +763,9 @@ fetch_thread(void *arg)
 		    fetch->result.size, fetch->result.content_type[0] ?
 		    fetch->result.content_type : NULL,
 		    fetch->result.status == 200 ? NULL : fetch->result.message);
+	metrics_observe_fetch(fetch->result.status == 200,
+	    (uint64_t)((end.tv_sec - start.tv_sec) * 1000000000LL +
+	    (end.tv_nsec - start.tv_nsec)));
 
 	log_escape(fetch->url, url, sizeof(url));
 	if (fetch->result.status == 200)

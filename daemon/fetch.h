@@ -59,6 +59,9 @@ int fetcher_reload(struct fetcher *fetcher, const struct conf *conf);
 /* Returns the current upstream.max_fetches. */
 unsigned fetcher_max_fetches(struct fetcher *fetcher);
 
+/* Returns the number of fetch threads running now. */
+unsigned fetcher_active(struct fetcher *fetcher);
+
 /* Checks that path is a readable PEM file with at least one certificate,
  * as upstream.ca_file must be. Returns 0, or -1 after logging. */
 int fetcher_check_ca_file(const char *path);

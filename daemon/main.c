@@ -290,7 +290,7 @@ main(int argc, char **argv)
 	    (ca = ca_open(conf.tls_ca_cert, conf.tls_ca_key,
 	    conf.tls_max_certificates)) == NULL ||
 	    (fetcher = fetcher_create(&conf, cache, store)) == NULL ||
-	    (admin = admin_start(&conf, store, ca, fetcher)) == NULL ||
+	    (admin = admin_start(&conf, store, ca, cache, fetcher)) == NULL ||
 	    (proxy = proxy_start(&conf, store, audit, cache, fetcher, ca)) == NULL)
 		goto out;
 

@@ -25,6 +25,7 @@
 #include "front.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "url.h"
 
 struct proxy {
@@ -58,6 +59,9 @@ struct request {
 	size_t		 nmirrors, next_mirror;
 	char		 failures[1024];	/* why the mirrors tried failed */
 	int		 called;	/* the handler has seen the headers */
+	int		 head;		/* method HEAD: no body goes out */
+	uint64_t	 served;	/* body bytes of an object sent from the cache */
+	enum metrics_source served_source;
 	const struct front_origin *origin;	/* NULL outside a tunnel */
 };
 
@@ -131,7 +135,6 @@ termination_name(enum MHD_RequestTerminationCode code)
 	}
 }
 
-/* Logs the request once and frees it. */
 /* Records the decision on a request in the audit trail. target is the
  * escaped request target, for requests whose URL did not parse. */
 static void
@@ -159,6 +162,7 @@ proxy_audit(struct proxy *proxy, const struct request *req, const char *target)
 	audit_record(proxy->audit, &ev);
 }
 
+/* Logs the request once, counts it for /metrics and frees it. */
 static void
 proxy_request_end(void *arg, struct MHD_Connection *conn, void **req_cls,
     enum MHD_RequestTerminationCode code)
@@ -183,8 +187,13 @@ proxy_request_end(void *arg, struct MHD_Connection *conn, void **req_cls,
 	    req->status ? status : "-",
 	    (unsigned long long)req->bytes, req->verdict,
 	    termination_name(code), ms);
-	if (req->status != 0)
+	if (req->status != 0) {
+		metrics_count_request(req->verdict);
 		proxy_audit(proxy, req, target);
+	}
+	/* Only a body that went out in full counts as served. */
+	if (req->served > 0 && code == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		metrics_count_served(req->served_source, req->served);
 	if (req->fetch != NULL)
 		fetch_release(proxy->fetcher, req->fetch);
 	while (req->nmirrors > 0)
@@ -383,6 +392,11 @@ proxy_serve(struct proxy *proxy, struct MHD_Connection *conn,
 	req->status = status;
 	req->bytes = length;
 	req->verdict = verdict;
+	if (fd >= 0 && !req->head) {
+		req->served = length;
+		req->served_source = strcmp(verdict, "verified") == 0 ?
+		    METRICS_SOURCE_UPSTREAM : METRICS_SOURCE_CACHE;
+	}
 	return ret;
 }
 
@@ -682,6 +696,7 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 		 * response queued on the first call makes libmicrohttpd close
 		 * the connection afterwards. */
 		req->called = 1;
+		req->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0)
