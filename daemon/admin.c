@@ -914,7 +914,7 @@ route_events(struct admin *admin, struct MHD_Connection *conn,
 
 static enum MHD_Result
 route_metrics(struct admin *admin, struct MHD_Connection *conn,
-    const struct admin_request *ar, const struct admin_caller *caller)
+    struct admin_request *ar, const struct admin_caller *caller)
 {
 	struct metrics_gauges gauges;
 	enum MHD_Result ret;
