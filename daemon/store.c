@@ -292,19 +292,18 @@ bind_text_or_null(sqlite3_stmt *stmt, int col, const char *text)
 		sqlite3_bind_null(stmt, col);
 }
 
-/* Inserts ev with the lock held, inside the caller's transaction if any. */
-static int
-store_event_add_locked(struct store *store, const struct store_event *ev)
-{
-	sqlite3_stmt *stmt = NULL;
-	int ret = -1;
+#define EVENT_INSERT_SQL \
+	"INSERT INTO events (at, kind, client, url, expected, observed, size, " \
+	"status, identity, content_type, redirects, detail) " \
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
 
-	if (sqlite3_prepare_v2(store->db,
-	    "INSERT INTO events (at, kind, client, url, expected, observed, size, "
-	    "status, identity, content_type, redirects, detail) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", -1,
-	    &stmt, NULL) != SQLITE_OK)
-		goto out;
+/* Binds ev to stmt, a prepared EVENT_INSERT_SQL, runs it and resets stmt
+ * for the next event. Returns 0 or -1. */
+static int
+store_event_insert(sqlite3_stmt *stmt, const struct store_event *ev)
+{
+	int rc;
+
 	sqlite3_bind_int64(stmt, 1, ev->at != 0 ? ev->at : (sqlite3_int64)time(NULL));
 	sqlite3_bind_text(stmt, 2, ev->kind, -1, SQLITE_STATIC);
 	bind_text_or_null(stmt, 3, ev->client);
@@ -319,9 +318,22 @@ store_event_add_locked(struct store *store, const struct store_event *ev)
 	bind_text_or_null(stmt, 10, ev->content_type);
 	bind_text_or_null(stmt, 11, ev->redirects);
 	bind_text_or_null(stmt, 12, ev->detail);
-	if (sqlite3_step(stmt) == SQLITE_DONE)
-		ret = 0;
-out:
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Inserts ev with the lock held, inside the caller's transaction if any. */
+static int
+store_event_add_locked(struct store *store, const struct store_event *ev)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret = -1;
+
+	if (sqlite3_prepare_v2(store->db, EVENT_INSERT_SQL, -1, &stmt,
+	    NULL) == SQLITE_OK)
+		ret = store_event_insert(stmt, ev);
 	if (ret < 0)
 		store_log_failure(store, "event insert");
 	sqlite3_finalize(stmt);
@@ -411,6 +423,103 @@ store_pin_add(struct store *store, const struct store_pin *pin,
 	}
 out:
 	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&store->lock);
+	return ret;
+}
+
+/* Adds or checks one import entry with the lock held, inside the import
+ * transaction. Returns 0 or -1. */
+static int
+store_import_one(struct store *store, sqlite3_stmt *insert,
+    sqlite3_stmt *event, struct store_import *entry,
+    const struct store_event *ev_template)
+{
+	struct store_event ev = *ev_template;
+	int rc;
+
+	entry->existing[0] = '\0';
+	rc = store_pin_lookup_locked(store, entry->url, entry->existing);
+	if (rc < 0)
+		return -1;
+	if (rc == 2) {
+		entry->result = STORE_IMPORT_EXPIRED;
+		return 0;
+	}
+	if (rc == 1) {
+		entry->result = strcmp(entry->existing, entry->sha256) == 0 ?
+		    STORE_IMPORT_EXISTING : STORE_IMPORT_CONFLICT;
+		return 0;
+	}
+
+	sqlite3_bind_text(insert, 1, entry->url, -1, SQLITE_STATIC);
+	sqlite3_bind_text(insert, 2, entry->sha256, -1, SQLITE_STATIC);
+	rc = sqlite3_step(insert);
+	sqlite3_reset(insert);
+	if (rc != SQLITE_DONE) {
+		store_log_failure(store, "pin import");
+		return -1;
+	}
+	ev.url = entry->url;
+	ev.expected = entry->sha256;
+	if (store_event_insert(event, &ev) != 0) {
+		store_log_failure(store, "event insert");
+		return -1;
+	}
+	entry->result = STORE_IMPORT_ADDED;
+	return 0;
+}
+
+int
+store_pin_import(struct store *store, struct store_import *entries, size_t n,
+    const char *note, const char *identity, int64_t added_at,
+    const char *client, int check_only)
+{
+	struct store_event ev = {
+		.kind = "pin-added", .client = client, .identity = identity,
+		.detail = note, .at = added_at,
+	};
+	sqlite3_stmt *insert = NULL, *event = NULL;
+	size_t i;
+	int ret = -1, commit = !check_only;
+
+	pthread_mutex_lock(&store->lock);
+	if (store_exec(store, "BEGIN IMMEDIATE") != 0)
+		goto unlock;
+	/* The note, identity and time are the same for every pin, so they
+	 * are bound once; sqlite3_reset keeps bindings. */
+	if (sqlite3_prepare_v2(store->db,
+	    "INSERT INTO pins (url, sha256, note, added_by, added_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)", -1, &insert, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(store->db, EVENT_INSERT_SQL, -1, &event,
+	    NULL) != SQLITE_OK) {
+		store_log_failure(store, "preparing the pin import");
+		goto rollback;
+	}
+	bind_text_or_null(insert, 3, note);
+	sqlite3_bind_text(insert, 4, identity, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(insert, 5, added_at);
+
+	for (i = 0; i < n; i++) {
+		if (store_import_one(store, insert, event, &entries[i], &ev) != 0)
+			goto rollback;
+		if (entries[i].result == STORE_IMPORT_CONFLICT ||
+		    entries[i].result == STORE_IMPORT_EXPIRED)
+			commit = 0;
+	}
+	if (!commit) {
+		store_exec(store, "ROLLBACK");
+		ret = 1;
+		goto unlock;
+	}
+	if (store_exec(store, "COMMIT") != 0)
+		goto rollback;
+	ret = 0;
+	goto unlock;
+rollback:
+	store_exec(store, "ROLLBACK");
+unlock:
+	sqlite3_finalize(insert);
+	sqlite3_finalize(event);
 	pthread_mutex_unlock(&store->lock);
 	return ret;
 }

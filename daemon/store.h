@@ -120,6 +120,36 @@ int store_pin_learn_sha256(struct store *store, const char *url,
 int store_pin_add(struct store *store, const struct store_pin *pin,
     const char *client, char existing[DIGEST_TEXT_MAX]);
 
+/* The outcome of one entry of store_pin_import. */
+enum store_import_result {
+	STORE_IMPORT_ADDED,	/* pinned now, or would be by a check */
+	STORE_IMPORT_EXISTING,	/* pinned to the same digest already */
+	STORE_IMPORT_CONFLICT,	/* pinned to another digest */
+	STORE_IMPORT_EXPIRED	/* has an expired pin, whatever its digest */
+};
+
+/* One pin of an import: the caller sets url (normalised) and sha256
+ * (lower-case hex); store_pin_import sets the rest. */
+struct store_import {
+	const char			*url;
+	const char			*sha256;
+	enum store_import_result	 result;
+	/* The digest pinned before the import for EXISTING, CONFLICT and
+	 * EXPIRED, else "". */
+	char				 existing[DIGEST_HEX_LEN + 1];
+};
+
+/* Adds the pins in entries, each with note, identity and added_at and
+ * its own pin-added event, in one transaction. Sets every entry's result.
+ * All pins are committed when no entry is a conflict or expired and
+ * check_only is 0; otherwise nothing is. Returns 0 when committed, 1 when
+ * rolled back because of a conflict or check_only, -1 on error (logged).
+ * The store is locked for the whole transaction, so proxy lookups wait
+ * for it. */
+int store_pin_import(struct store *store, struct store_import *entries,
+    size_t n, const char *note, const char *identity, int64_t added_at,
+    const char *client, int check_only);
+
 /* Removes the pin of url and records a pin-removed event with identity
  * and note, in one transaction. Returns 0 and fills removed when it
  * existed (removed->note and removed->added_by are then heap strings that
