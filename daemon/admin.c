@@ -32,7 +32,13 @@
 
 #define TOKEN_BYTES	32		/* random bytes, written as hex */
 #define TOKEN_MAX_LEN	512
+/* Largest request body in bytes. POST /v1/pins/import accepts a larger
+ * one, and only from a caller with the admin role, so that a request
+ * without a valid token cannot make the daemon hold 8 MiB. */
 #define BODY_MAX	(64 * 1024)
+#define IMPORT_BODY_MAX	(8 * 1024 * 1024)
+/* Entries accepted by one POST /v1/pins/import. */
+#define IMPORT_ENTRIES_MAX 10000
 /* Identity of the bootstrap token from token_file, which has the admin
  * role. No named token may take this name. */
 #define ADMIN_IDENTITY	"admin"
@@ -59,12 +65,15 @@ struct admin {
 	unsigned char		 token_hash[DIGEST_LEN];
 };
 
-/* A request body, collected across handler calls. */
+/* A request: its caller and its body, collected across handler calls. */
 struct admin_request {
-	char		*body;
-	size_t		 len;
-	int		 too_large;
-	struct fetch	*fetch;		/* a prefetch this request waits for */
+	struct admin_caller	 caller;
+	char			*body;
+	size_t			 len;
+	size_t			 cap;
+	size_t			 body_max;
+	int			 too_large;
+	struct fetch		*fetch;		/* a prefetch this request waits for */
 };
 
 static const char *const allow_get[] = { "Allow", "GET", NULL };
@@ -454,6 +463,335 @@ admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
 		ret = admin_json(conn, 201, result, NULL);
 	}
 out:
+	json_decref(body);
+	return ret;
+}
+
+/* One entry of POST /v1/pins/import while it is checked. */
+struct import_item {
+	size_t		 index;		/* position in the pins array */
+	json_int_t	 line;		/* from the request, 0 when not given */
+	const char	*raw_url;	/* borrowed from the body, or NULL */
+	char		*url;		/* normalised, NULL when invalid */
+	char		 digest[DIGEST_TEXT_MAX];	/* canonical */
+	char		*error;		/* NULL while the entry is valid */
+	int		 error_static;	/* error is not allocated */
+	int		 malformed;	/* the error is one of shape, not value */
+};
+
+static void
+import_item_error(struct import_item *item, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Records the first error of item. When out of memory, the entry gets a
+ * fixed message, so that it still counts as invalid. */
+static void
+import_item_error(struct import_item *item, const char *fmt, ...)
+{
+	static const char no_memory[] = "out of memory while describing the "
+	    "error";
+	va_list ap;
+	int rc;
+
+	if (item->error != NULL)
+		return;
+	va_start(ap, fmt);
+	rc = vasprintf(&item->error, fmt, ap);
+	va_end(ap);
+	if (rc < 0) {
+		item->error = (char *)no_memory;
+		item->error_static = 1;
+	}
+}
+
+static void
+import_items_free(struct import_item *items, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(items[i].url);
+		if (!items[i].error_static)
+			free(items[i].error);
+	}
+	free(items);
+}
+
+/* Checks one member of the pins array with the rules of POST /v1/pins,
+ * except that the digest of empty input is never accepted. */
+static void
+import_item_check(struct import_item *item, json_t *value)
+{
+	char url[URL_MAX_LEN + 1], problem[DIGEST_ERROR_MAX];
+	const char *raw_digest = NULL, *raw_sha256 = NULL, *err;
+	struct digest digest;
+	json_t *raw_url;
+	json_error_t jerr;
+
+	if (json_unpack_ex(value, &jerr, 0, "{s:o, s?s, s?s, s?I !}", "url",
+	    &raw_url, "digest", &raw_digest, "sha256", &raw_sha256, "line",
+	    &item->line) != 0 || (raw_digest == NULL) == (raw_sha256 == NULL)) {
+		item->malformed = 1;
+		import_item_error(item, "expected {\"url\": STRING, \"digest\": "
+		    "STRING, \"line\": INTEGER}, with \"sha256\" allowed in "
+		    "place of \"digest\": %s", jerr.text[0] ? jerr.text :
+		    "exactly one of digest and sha256 is needed");
+		return;
+	}
+	if (raw_digest == NULL)
+		raw_digest = raw_sha256;
+	if (json_is_string(raw_url))
+		item->raw_url = json_string_value(raw_url);
+	if (!json_is_string(raw_url) || (item->line < 1 &&
+	    json_object_get(value, "line") != NULL)) {
+		item->malformed = 1;
+		import_item_error(item, "%s", !json_is_string(raw_url) ?
+		    "url must be a string" : "line must be 1 or more");
+		return;
+	}
+	if (url_normalise(item->raw_url, json_string_length(raw_url), url,
+	    sizeof(url), &err) != 0) {
+		import_item_error(item, "invalid URL: %s", err);
+		return;
+	}
+	if (digest_parse_any_detail(raw_digest, &digest, problem,
+	    sizeof(problem)) != 0) {
+		import_item_error(item, "invalid digest \"%.100s\": %s",
+		    raw_digest, problem);
+		return;
+	}
+	if (raw_sha256 != NULL && digest.alg != DIGEST_SHA256) {
+		import_item_error(item, "sha256 holds a SHA-512 digest; send it "
+		    "as \"digest\"");
+		return;
+	}
+	digest_format(&digest, item->digest, sizeof(item->digest));
+	if (digest_is_empty_input(&digest)) {
+		import_item_error(item, "%s is the digest of empty input, which "
+		    "would let an empty upstream response verify; if the "
+		    "artifact really is empty, pin it on its own with "
+		    "allow_empty (hashgatectl add --allow-empty)", item->digest);
+		return;
+	}
+	if ((item->url = strdup(url)) == NULL)
+		import_item_error(item, "out of memory");
+}
+
+/* Orders valid entries by URL, and entries of one URL by position. */
+static int
+import_item_compare(const void *a, const void *b)
+{
+	const struct import_item *x = *(const struct import_item *const *)a;
+	const struct import_item *y = *(const struct import_item *const *)b;
+	int rc = strcmp(x->url, y->url);
+
+	if (rc != 0)
+		return rc;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Marks every entry that repeats the URL of an earlier entry with another
+ * digest. The store would report it as a conflict with a pin that exists
+ * only inside the rolled-back transaction. Returns 0, or -1 when out of
+ * memory. */
+static int
+import_find_duplicates(struct import_item *items, size_t n)
+{
+	struct import_item **sorted, *first = NULL;
+	size_t i, nvalid = 0;
+
+	if ((sorted = calloc(n + 1, sizeof(*sorted))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (items[i].error == NULL)
+			sorted[nvalid++] = &items[i];
+	qsort(sorted, nvalid, sizeof(*sorted), import_item_compare);
+	for (i = 0; i < nvalid; i++) {
+		if (first == NULL || strcmp(first->url, sorted[i]->url) != 0) {
+			first = sorted[i];
+			continue;
+		}
+		if (strcmp(first->digest, sorted[i]->digest) == 0)
+			continue;
+		if (first->line > 0)
+			import_item_error(sorted[i], "line %lld pins the same URL "
+			    "to %s", (long long)first->line, first->digest);
+		else
+			import_item_error(sorted[i], "entry %zu pins the same URL "
+			    "to %s", first->index, first->digest);
+	}
+	free(sorted);
+	return 0;
+}
+
+/* Runs the valid entries through store_pin_import and records conflicts
+ * as errors. Nothing is committed when check_only is set. Returns the
+ * store's result: 0 committed, 1 rolled back, -1 error. */
+static int
+import_store(struct admin *admin, struct import_item *items, size_t n,
+    const char *note, const struct admin_caller *caller, int check_only,
+    size_t *added, size_t *existing)
+{
+	struct store_import *entries;
+	struct import_item **owners;
+	size_t i, m = 0;
+	int rc;
+
+	*added = *existing = 0;
+	entries = calloc(n + 1, sizeof(*entries));
+	owners = calloc(n + 1, sizeof(*owners));
+	if (entries == NULL || owners == NULL) {
+		free(entries);
+		free(owners);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (items[i].error != NULL)
+			continue;
+		entries[m].url = items[i].url;
+		entries[m].digest = items[i].digest;
+		owners[m++] = &items[i];
+	}
+	rc = store_pin_import(admin->store, entries, m, note, caller->identity,
+	    (int64_t)time(NULL), caller->client, check_only);
+	for (i = 0; rc >= 0 && i < m; i++) {
+		switch (entries[i].result) {
+		case STORE_IMPORT_ADDED:
+			(*added)++;
+			break;
+		case STORE_IMPORT_EXISTING:
+			(*existing)++;
+			break;
+		case STORE_IMPORT_CONFLICT:
+			import_item_error(owners[i], "already pinned to %s; "
+			    "remove that pin first to change the digest",
+			    entries[i].existing);
+			break;
+		case STORE_IMPORT_EXPIRED:
+			import_item_error(owners[i], "has an expired pin to %s; "
+			    "remove that pin first", entries[i].existing);
+			break;
+		}
+	}
+	free(entries);
+	free(owners);
+	return rc;
+}
+
+/* Sends 400 or 422 with every invalid entry, in request order. */
+static enum MHD_Result
+import_reject(struct MHD_Connection *conn, struct import_item *items,
+    size_t n, size_t nerrors)
+{
+	json_t *errors, *item;
+	char message[128];
+	unsigned status = 422;
+	size_t i;
+
+	if ((errors = json_array()) == NULL)
+		return admin_error(conn, 500, NULL, "out of memory");
+	for (i = 0; i < n; i++) {
+		if (items[i].error == NULL)
+			continue;
+		if (items[i].malformed)
+			status = 400;
+		item = json_pack("{s:I, s:s}", "index", (json_int_t)items[i].index,
+		    "error", items[i].error);
+		if (item != NULL && items[i].line > 0)
+			json_object_set_new(item, "line",
+			    json_integer(items[i].line));
+		if (item != NULL && (items[i].url != NULL || items[i].raw_url != NULL))
+			json_object_set_new(item, "url", json_string(items[i].url ?
+			    items[i].url : items[i].raw_url));
+		if (item == NULL || json_array_append_new(errors, item) != 0) {
+			json_decref(errors);
+			return admin_error(conn, 500, NULL, "out of memory");
+		}
+	}
+	snprintf(message, sizeof(message), "%zu of %zu entries %s invalid; "
+	    "nothing was imported", nerrors, n, nerrors == 1 ? "is" : "are");
+	return admin_json(conn, status, json_pack("{s:s, s:o}", "error",
+	    message, "errors", errors), NULL);
+}
+
+static enum MHD_Result
+admin_pins_import(struct admin *admin, struct MHD_Connection *conn,
+    struct admin_request *ar, const struct admin_caller *caller)
+{
+	struct import_item *items = NULL;
+	json_t *body, *pins, *note_value;
+	const char *note = NULL;
+	json_error_t jerr;
+	enum MHD_Result ret;
+	size_t n, i, nerrors = 0, added, existing;
+	int rc;
+
+	if ((body = admin_body(conn, ar, &ret)) == NULL)
+		return ret;
+	if (json_unpack_ex(body, &jerr, 0, "{s:o, s?o !}", "pins", &pins,
+	    "note", &note_value) != 0) {
+		ret = admin_error(conn, 400, NULL,
+		    "expected {\"pins\": [{\"url\": STRING, \"digest\": STRING, "
+		    "\"line\": INTEGER}...], \"note\": STRING}: %s", jerr.text);
+		goto out;
+	}
+	if (!json_is_array(pins)) {
+		ret = admin_error(conn, 400, NULL, "pins must be an array");
+		goto out;
+	}
+	if (optional_string(body, "note", &note) != 0) {
+		ret = admin_error(conn, 400, NULL, "note must be a string or null");
+		goto out;
+	}
+	n = json_array_size(pins);
+	if (n == 0 || n > IMPORT_ENTRIES_MAX) {
+		ret = admin_error(conn, 400, NULL, "pins has %zu entries; one "
+		    "import takes 1 to %d, so split a larger list", n,
+		    IMPORT_ENTRIES_MAX);
+		goto out;
+	}
+
+	if ((items = calloc(n, sizeof(*items))) == NULL) {
+		ret = admin_error(conn, 500, NULL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		items[i].index = i;
+		import_item_check(&items[i], json_array_get(pins, i));
+	}
+	if (import_find_duplicates(items, n) != 0) {
+		ret = admin_error(conn, 500, NULL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		nerrors += items[i].error != NULL;
+
+	/* With invalid entries the store still checks the others, so that
+	 * the response lists conflicts too, but commits nothing. */
+	rc = import_store(admin, items, n, note, caller, nerrors > 0, &added,
+	    &existing);
+	if (rc < 0) {
+		ret = admin_error(conn, 500, NULL, "cannot write the allowlist");
+		goto out;
+	}
+	nerrors = 0;
+	for (i = 0; i < n; i++)
+		nerrors += items[i].error != NULL;
+	if (nerrors > 0) {
+		log_info("admin: pin import rejected client=%s identity=%s "
+		    "entries=%zu invalid=%zu", caller->client, caller->identity,
+		    n, nerrors);
+		ret = import_reject(conn, items, n, nerrors);
+		goto out;
+	}
+	log_info("admin: pins imported client=%s identity=%s entries=%zu "
+	    "added=%zu existing=%zu", caller->client, caller->identity, n,
+	    added, existing);
+	ret = admin_json(conn, 200, json_pack("{s:I, s:I}", "added",
+	    (json_int_t)added, "existing", (json_int_t)existing), NULL);
+out:
+	if (items != NULL)
+		import_items_free(items, n);
 	json_decref(body);
 	return ret;
 }
@@ -859,7 +1197,8 @@ route_pending_reject(struct admin *admin, struct MHD_Connection *conn,
 	    "rejected", 1), NULL);
 }
 
-/* One method on one path, and the role it needs. */
+/* One method on one path, the role it needs and its largest request
+ * body. */
 struct admin_route {
 	const char	*path;
 	const char	*method;
@@ -867,6 +1206,7 @@ struct admin_route {
 	enum MHD_Result	(*run)(struct admin *, struct MHD_Connection *,
 			    struct admin_request *,
 			    const struct admin_caller *);
+	size_t		 body_max;	/* bytes */
 };
 
 static enum MHD_Result
@@ -934,18 +1274,21 @@ route_metrics(struct admin *admin, struct MHD_Connection *conn,
 }
 
 static const struct admin_route admin_routes[] = {
-	{ "/v1/ca", "GET", ROLE_READER, route_ca },
-	{ "/v1/pins", "GET", ROLE_READER, route_pins_list },
-	{ "/v1/pins", "POST", ROLE_ADMIN, admin_pins_add },
-	{ "/v1/pins", "DELETE", ROLE_ADMIN, route_pins_remove },
-	{ "/v1/tokens", "GET", ROLE_ADMIN, route_tokens_list },
-	{ "/v1/tokens", "POST", ROLE_ADMIN, admin_tokens_create },
-	{ "/v1/tokens", "DELETE", ROLE_ADMIN, route_tokens_revoke },
-	{ "/v1/events", "GET", ROLE_READER, route_events },
-	{ "/v1/pending", "GET", ROLE_READER, route_pending_list },
-	{ "/v1/pending", "DELETE", ROLE_ADMIN, route_pending_reject },
-	{ "/v1/pending/approve", "POST", ROLE_ADMIN, route_pending_approve },
-	{ "/metrics", "GET", ROLE_READER, route_metrics },
+	{ "/v1/ca", "GET", ROLE_READER, route_ca, BODY_MAX },
+	{ "/v1/pins", "GET", ROLE_READER, route_pins_list, BODY_MAX },
+	{ "/v1/pins", "POST", ROLE_ADMIN, admin_pins_add, BODY_MAX },
+	{ "/v1/pins", "DELETE", ROLE_ADMIN, route_pins_remove, BODY_MAX },
+	{ "/v1/pins/import", "POST", ROLE_ADMIN, admin_pins_import,
+	    IMPORT_BODY_MAX },
+	{ "/v1/tokens", "GET", ROLE_ADMIN, route_tokens_list, BODY_MAX },
+	{ "/v1/tokens", "POST", ROLE_ADMIN, admin_tokens_create, BODY_MAX },
+	{ "/v1/tokens", "DELETE", ROLE_ADMIN, route_tokens_revoke, BODY_MAX },
+	{ "/v1/events", "GET", ROLE_READER, route_events, BODY_MAX },
+	{ "/v1/pending", "GET", ROLE_READER, route_pending_list, BODY_MAX },
+	{ "/v1/pending", "DELETE", ROLE_ADMIN, route_pending_reject, BODY_MAX },
+	{ "/v1/pending/approve", "POST", ROLE_ADMIN, route_pending_approve,
+	    BODY_MAX },
+	{ "/metrics", "GET", ROLE_READER, route_metrics, BODY_MAX },
 };
 
 #define NROUTES (sizeof(admin_routes) / sizeof(admin_routes[0]))
@@ -969,14 +1312,32 @@ admin_wrong_method(struct MHD_Connection *conn, const char *path)
 	return admin_error(conn, 405, allow, "use %s on %s", methods, path);
 }
 
+/* Finds the route for method on path. Sets *path_known when any route
+ * has that path. */
+static const struct admin_route *
+admin_find_route(const char *path, const char *method, int *path_known)
+{
+	const struct admin_route *route = NULL;
+	size_t i;
+
+	*path_known = 0;
+	for (i = 0; i < NROUTES; i++) {
+		if (strcmp(admin_routes[i].path, path) != 0)
+			continue;
+		*path_known = 1;
+		if (strcmp(admin_routes[i].method, method) == 0)
+			route = &admin_routes[i];
+	}
+	return route;
+}
+
 static enum MHD_Result
 admin_route(struct admin *admin, struct MHD_Connection *conn,
     const char *path, const char *method, struct admin_request *ar)
 {
-	const struct admin_route *route = NULL;
-	struct admin_caller caller;
-	int path_known = 0;
-	size_t i;
+	const struct admin_caller *caller = &ar->caller;
+	const struct admin_route *route;
+	int path_known;
 
 	if (strcmp(path, "/healthz") == 0) {
 		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
@@ -987,36 +1348,78 @@ admin_route(struct admin *admin, struct MHD_Connection *conn,
 		    "ok", "version", PACKAGE_VERSION), NULL);
 	}
 
-	http_client_address(conn, caller.client, sizeof(caller.client));
-	admin_authenticate(admin, conn, &caller);
-	if (caller.role == ROLE_NONE) {
+	if (caller->role == ROLE_NONE) {
 		log_warning("admin: rejected request without a valid token client=%s",
-		    caller.client);
+		    caller->client);
 		return admin_error(conn, 401, www_authenticate,
 		    "missing or invalid bearer token: send \"Authorization: Bearer TOKEN\" with the token from token_file or one that hashgatectl token create printed");
 	}
-	for (i = 0; i < NROUTES; i++) {
-		if (strcmp(admin_routes[i].path, path) != 0)
-			continue;
-		path_known = 1;
-		if (strcmp(admin_routes[i].method, method) == 0)
-			route = &admin_routes[i];
-	}
+	route = admin_find_route(path, method, &path_known);
 	if (!path_known)
 		return admin_error(conn, 404, NULL, "no such route; see docs/admin-api.md");
 	if (route == NULL)
 		return admin_wrong_method(conn, path);
-	if (caller.role < route->role) {
+	if (caller->role < route->role) {
 		log_warning("admin: rejected %s %s client=%s identity=%s: needs the admin role",
-		    method, path, caller.client, caller.identity);
+		    method, path, caller->client, caller->identity);
 		return admin_error(conn, 403, NULL,
 		    "token %s has the reader role; %s %s needs the admin role",
-		    caller.identity, method, path);
+		    caller->identity, method, path);
 	}
 	if (ar->too_large)
 		return admin_error(conn, 413, NULL,
-		    "request body is larger than %d bytes", BODY_MAX);
-	return route->run(admin, conn, ar, &caller);
+		    "request body is larger than %zu bytes", ar->body_max);
+	return route->run(admin, conn, ar, caller);
+}
+
+/* Starts a request: finds its caller and so its body limit, before any
+ * of the body arrives. */
+static struct admin_request *
+admin_request_start(struct admin *admin, struct MHD_Connection *conn,
+    const char *path, const char *method)
+{
+	const struct admin_route *route;
+	struct admin_request *ar;
+	int path_known;
+
+	if ((ar = calloc(1, sizeof(*ar))) == NULL)
+		return NULL;
+	ar->body_max = BODY_MAX;
+	if (strcmp(path, "/healthz") == 0)
+		return ar;
+	http_client_address(conn, ar->caller.client, sizeof(ar->caller.client));
+	admin_authenticate(admin, conn, &ar->caller);
+	route = admin_find_route(path, method, &path_known);
+	if (route != NULL && ar->caller.role >= route->role)
+		ar->body_max = route->body_max;
+	return ar;
+}
+
+/* Appends n bytes of body to ar, or marks it too large. Returns 0, or -1
+ * when out of memory. */
+static int
+admin_request_append(struct admin_request *ar, const char *data, size_t n)
+{
+	size_t cap;
+	char *body;
+
+	if (ar->too_large || n > ar->body_max - ar->len) {
+		ar->too_large = 1;
+		return 0;
+	}
+	if (ar->len + n + 1 > ar->cap) {
+		cap = ar->cap > 0 ? ar->cap : 4096;
+		while (cap < ar->len + n + 1)
+			cap *= 2;
+		if ((body = realloc(ar->body, cap)) == NULL)
+			return -1;
+		ar->body = body;
+		ar->cap = cap;
+	}
+	memcpy(ar->body + ar->len, data, n);
+	ar->len += n;
+	ar->body[ar->len] = '\0';
+	return 0;
 }
 
 static enum MHD_Result
@@ -1027,26 +1430,14 @@ admin_handle(void *arg, struct MHD_Connection *conn, const char *path,
 	struct admin_request *ar = *req_cls;
 
 	if (ar == NULL) {
-		ar = calloc(1, sizeof(*ar));
-		if (ar == NULL)
+		if ((ar = admin_request_start(arg, conn, path, method)) == NULL)
 			return MHD_NO;
 		*req_cls = ar;
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
-		size_t n = *upload_data_size;
-
-		if (!ar->too_large && ar->len + n <= BODY_MAX) {
-			char *body = realloc(ar->body, ar->len + n + 1);
-
-			if (body == NULL)
-				return MHD_NO;
-			memcpy(body + ar->len, upload_data, n);
-			ar->body = body;
-			ar->len += n;
-			ar->body[ar->len] = '\0';
-		} else
-			ar->too_large = 1;
+		if (admin_request_append(ar, upload_data, *upload_data_size) != 0)
+			return MHD_NO;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}

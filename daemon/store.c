@@ -435,24 +435,31 @@ store_import_one(struct store *store, sqlite3_stmt *insert,
     const struct store_event *ev_template)
 {
 	struct store_event ev = *ev_template;
+	char sha256[DIGEST_HEX_LEN + 1], sha512[DIGEST512_HEX_LEN + 1];
+	int sha512_pin = strncmp(entry->digest, "sha512:", 7) == 0;
 	int rc;
 
 	entry->existing[0] = '\0';
-	rc = store_pin_lookup_locked(store, entry->url, entry->existing);
+	rc = store_pin_lookup_locked(store, entry->url, sha256, sha512);
 	if (rc < 0)
 		return -1;
+	if (rc > 0)
+		store_pin_digest(sha256, sha512, entry->existing);
 	if (rc == 2) {
 		entry->result = STORE_IMPORT_EXPIRED;
 		return 0;
 	}
 	if (rc == 1) {
-		entry->result = strcmp(entry->existing, entry->sha256) == 0 ?
+		entry->result = strcmp(entry->existing, entry->digest) == 0 ?
 		    STORE_IMPORT_EXISTING : STORE_IMPORT_CONFLICT;
 		return 0;
 	}
 
+	/* The canonical text is "sha256:" or "sha512:" and the hex. */
 	sqlite3_bind_text(insert, 1, entry->url, -1, SQLITE_STATIC);
-	sqlite3_bind_text(insert, 2, entry->sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(insert, sha512_pin ? 6 : 2, entry->digest + 7, -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_null(insert, sha512_pin ? 2 : 6);
 	rc = sqlite3_step(insert);
 	sqlite3_reset(insert);
 	if (rc != SQLITE_DONE) {
@@ -460,7 +467,7 @@ store_import_one(struct store *store, sqlite3_stmt *insert,
 		return -1;
 	}
 	ev.url = entry->url;
-	ev.expected = entry->sha256;
+	ev.expected = entry->digest;
 	if (store_event_insert(event, &ev) != 0) {
 		store_log_failure(store, "event insert");
 		return -1;
@@ -488,8 +495,8 @@ store_pin_import(struct store *store, struct store_import *entries, size_t n,
 	/* The note, identity and time are the same for every pin, so they
 	 * are bound once; sqlite3_reset keeps bindings. */
 	if (sqlite3_prepare_v2(store->db,
-	    "INSERT INTO pins (url, sha256, note, added_by, added_at) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5)", -1, &insert, NULL) != SQLITE_OK ||
+	    "INSERT INTO pins (url, sha256, note, added_by, added_at, sha512) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &insert, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(store->db, EVENT_INSERT_SQL, -1, &event,
 	    NULL) != SQLITE_OK) {
 		store_log_failure(store, "preparing the pin import");

@@ -128,15 +128,16 @@ enum store_import_result {
 	STORE_IMPORT_EXPIRED	/* has an expired pin, whatever its digest */
 };
 
-/* One pin of an import: the caller sets url (normalised) and sha256
- * (lower-case hex); store_pin_import sets the rest. */
+/* One pin of an import: the caller sets url (normalised) and digest (the
+ * canonical text, "sha256:HEX" or "sha512:HEX"); store_pin_import sets
+ * the rest. */
 struct store_import {
 	const char			*url;
-	const char			*sha256;
+	const char			*digest;
 	enum store_import_result	 result;
-	/* The digest pinned before the import for EXISTING, CONFLICT and
-	 * EXPIRED, else "". */
-	char				 existing[DIGEST_HEX_LEN + 1];
+	/* The canonical digest pinned before the import for EXISTING,
+	 * CONFLICT and EXPIRED, else "". */
+	char				 existing[DIGEST_TEXT_MAX];
 };
 
 /* Adds the pins in entries, each with note, identity and added_at and
