@@ -44,6 +44,7 @@ enum ctl_option_id {
 	OPT_URL,
 	OPT_LIMIT,
 	OPT_JSON,
+	OPT_BASE_URL,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT
@@ -191,6 +192,14 @@ int	ctl_events(struct ctl_ctx *ctx);
  * Returns 0, or -1 with *err set. */
 int	ctl_parse_time(const char *text, int past, long long now,
 	    long long *seconds, const char **err);
+
+/* The bulk import commands: import FILE --base-url URL reads a checksum
+ * list, import-dockerfile FILE the ADD --checksum instructions of a
+ * Dockerfile. Each checks every line, prints every problem as FILE:LINE
+ * and sends nothing if there is one, or else sends all pins in one
+ * request, which the daemon commits whole or not at all. */
+int	ctl_import(struct ctl_ctx *ctx);
+int	ctl_import_dockerfile(struct ctl_ctx *ctx);
 
 /* Prints the CA certificate of intercepted tunnels, as the daemon returns
  * it, and returns the exit status. */

@@ -25,6 +25,7 @@ struct ctl_option {
 	const char		*value;		/* value placeholder, NULL for a flag */
 	const char		*command;	/* commands it applies to, split by
 						 * spaces, or NULL for all */
+	int			 required;	/* the commands need it */
 	const char		*help;
 };
 
@@ -32,12 +33,16 @@ static int	cmd_hash(struct ctl_ctx *);
 static int	cmd_help(struct ctl_ctx *);
 
 static const struct ctl_command commands[] = {
-	{ "add", "URL SHA256", 2, 2, 1, ctl_add,
-	    "Pin URL to the SHA-256 digest SHA256." },
+	{ "add", "URL DIGEST", 2, 2, 1, ctl_add,
+	    "Pin URL to DIGEST, a SHA-256 or SHA-512 (hex or SRI)." },
 	{ "list", "", 0, 0, 1, ctl_list,
 	    "Print every pin, or the daemon's JSON." },
 	{ "remove", "URL", 1, 1, 1, ctl_remove,
 	    "Remove the pin for URL." },
+	{ "import", "FILE", 1, 1, 1, ctl_import,
+	    "Pin each file of the sha256sum or sha512sum list FILE (\"-\": stdin)." },
+	{ "import-dockerfile", "FILE", 1, 1, 1, ctl_import_dockerfile,
+	    "Pin the URL of every ADD --checksum in a Dockerfile." },
 	{ "token", "create NAME | list | revoke NAME", 1, 2, 1, ctl_token,
 	    "Create an API token (printed once), list tokens, or revoke one." },
 	{ "pending", "", 0, 0, 1, ctl_pending,
@@ -57,33 +62,36 @@ static const struct ctl_command commands[] = {
 };
 
 static const struct ctl_option options[] = {
-	{ OPT_ADMIN, "--admin", NULL, "URL", NULL,
+	{ OPT_ADMIN, "--admin", NULL, "URL", NULL, 0,
 	    "Base URL of the admin API." },
-	{ OPT_TOKEN_FILE, "--token-file", NULL, "PATH", NULL,
+	{ OPT_TOKEN_FILE, "--token-file", NULL, "PATH", NULL, 0,
 	    "File that contains the admin token." },
-	{ OPT_NOTE, "--note", NULL, "TEXT", "add remove approve reject",
+	{ OPT_NOTE, "--note", NULL, "TEXT",
+	    "add remove approve reject import import-dockerfile", 0,
 	    "Why the pin is added or removed, kept in the audit trail." },
-	{ OPT_EXPIRES, "--expires", NULL, "TIME", "add",
+	{ OPT_EXPIRES, "--expires", NULL, "TIME", "add", 0,
 	    "Stop serving the pin at TIME (see TIME below)." },
-	{ OPT_ALLOW_EMPTY, "--allow-empty", NULL, NULL, "add",
+	{ OPT_ALLOW_EMPTY, "--allow-empty", NULL, NULL, "add", 0,
 	    "Accept the digest of empty input." },
-	{ OPT_PREFETCH, "--prefetch", NULL, NULL, "add",
+	{ OPT_PREFETCH, "--prefetch", NULL, NULL, "add", 0,
 	    "Download and verify the artifact now; pin only if it matches." },
-	{ OPT_ROLE, "--role", NULL, "ROLE", "token",
+	{ OPT_ROLE, "--role", NULL, "ROLE", "token", 0,
 	    "Role of a new token: admin or reader." },
-	{ OPT_SINCE, "--since", NULL, "TIME", "events",
+	{ OPT_SINCE, "--since", NULL, "TIME", "events", 0,
 	    "Only events at or after TIME." },
-	{ OPT_VERDICT, "--verdict", NULL, "VERDICT", "events",
+	{ OPT_VERDICT, "--verdict", NULL, "VERDICT", "events", 0,
 	    "Only events with this verdict, such as mismatch or pin-added." },
-	{ OPT_URL, "--url", NULL, "PREFIX", "events",
+	{ OPT_URL, "--url", NULL, "PREFIX", "events", 0,
 	    "Only events whose URL starts with PREFIX." },
-	{ OPT_LIMIT, "--limit", NULL, "N", "events",
+	{ OPT_LIMIT, "--limit", NULL, "N", "events", 0,
 	    "At most the newest N events (default 1000)." },
-	{ OPT_JSON, "--json", NULL, NULL, "list events token pending",
+	{ OPT_JSON, "--json", NULL, NULL, "list events token pending", 0,
 	    "Print the daemon's JSON, indented, keys sorted." },
-	{ OPT_HELP, "--help", "-h", NULL, NULL,
+	{ OPT_BASE_URL, "--base-url", NULL, "URL", "import", 1,
+	    "URL that each file name of the list is joined to." },
+	{ OPT_HELP, "--help", "-h", NULL, NULL, 0,
 	    "Print help and exit." },
-	{ OPT_VERSION, "--version", NULL, NULL, NULL,
+	{ OPT_VERSION, "--version", NULL, NULL, NULL, 0,
 	    "Print the version and exit." },
 };
 
@@ -180,8 +188,9 @@ format_synopsis(const struct ctl_command *cmd, char *buf, size_t size)
 		if (o->command == NULL || !option_applies(o, cmd->name))
 			continue;
 		len = strlen(buf);
-		snprintf(buf + len, size - len, " [%s%s%s]", o->name,
-		    o->value ? " " : "", o->value ? o->value : "");
+		snprintf(buf + len, size - len, " %s%s%s%s%s",
+		    o->required ? "" : "[", o->name, o->value ? " " : "",
+		    o->value ? o->value : "", o->required ? "" : "]");
 	}
 }
 
@@ -267,8 +276,8 @@ print_help(const struct ctl_command *cmd)
 	}
 
 	printf("usage: " CTL_NAME " [OPTIONS] COMMAND [ARGUMENT...]\n\n"
-	    "Manages the SHA-256 pins of hashgated through its admin API, and\n"
-	    "hashes local files.\n"
+	    "Manages the pins, tokens and review queue of hashgated through its\n"
+	    "admin API, reads its audit trail, and hashes local files.\n"
 	    "\nCommands:\n");
 	for (i = 0; i < NITEMS(commands); i++) {
 		format_synopsis(&commands[i], synopsis, sizeof(synopsis));
@@ -381,6 +390,7 @@ check_operands(const struct ctl_ctx *ctx)
 {
 	const struct ctl_command *cmd = ctx->command;
 	char synopsis[128], shown[CTL_SHOW_MAX];
+	size_t i;
 
 	format_synopsis(cmd, synopsis, sizeof(synopsis));
 	if (ctx->noperands < cmd->min_operands) {
@@ -393,6 +403,16 @@ check_operands(const struct ctl_ctx *ctx)
 		    " %s", cmd->name,
 		    ctl_show(ctx->operands[cmd->max_operands], shown), synopsis);
 		return CTL_EXIT_USAGE;
+	}
+	for (i = 0; i < NITEMS(options); i++) {
+		const struct ctl_option *o = &options[i];
+
+		if (o->required && option_applies(o, cmd->name) &&
+		    ctx->values[o->id] == NULL) {
+			ctl_error("%s: missing option %s %s: usage: " CTL_NAME
+			    " %s", cmd->name, o->name, o->value, synopsis);
+			return CTL_EXIT_USAGE;
+		}
 	}
 	return CTL_EXIT_OK;
 }
