@@ -33,6 +33,11 @@
 /* Bytes written between two starts of writeback, so that the disk works
  * while the transfer goes on and the fsync at the end has little left. */
 #define FETCH_WRITEBACK_STEP (16 * 1024 * 1024)
+/* Milliseconds the mismatch report may spend, mostly on gunzipping. */
+#define FETCH_REPORT_MS 2000
+/* URLs of a redirect chain kept for the report: the pinned one and up to
+ * 20 redirects, the largest upstream.max_redirects. */
+#define FETCH_CHAIN_MAX 21
 
 /* The upstream settings that SIGHUP can change. A fetch holds a
  * reference for its whole transfer, so a reload never changes the limits
@@ -619,6 +624,77 @@ fetch_classify(struct fetch *fetch, struct transfer *t, CURLcode rc,
 	}
 }
 
+/* Reads the redirect chain of a finished transfer: the pinned URL, then
+ * every Location, resolved against the URL it came from. Fills chain
+ * with heap strings and returns their number. */
+static size_t
+transfer_chain(struct transfer *t, char **chain, size_t max)
+{
+	struct curl_header *location;
+	long redirects = 0, i;
+	size_t n = 0;
+	CURLU *u;
+	char *next;
+
+	if ((chain[n] = strdup(t->fetch->url)) == NULL)
+		return 0;
+	n++;
+	curl_easy_getinfo(t->curl, CURLINFO_REDIRECT_COUNT, &redirects);
+	if ((u = curl_url()) == NULL)
+		return n;
+	curl_url_set(u, CURLUPART_URL, t->fetch->url, 0);
+	for (i = 0; i < redirects && n < max; i++) {
+		if (curl_easy_header(t->curl, "Location", 0, CURLH_HEADER, (int)i,
+		    &location) != CURLHE_OK ||
+		    curl_url_set(u, CURLUPART_URL, location->value, 0) != CURLUE_OK ||
+		    curl_url_get(u, CURLUPART_URL, &next, 0) != CURLUE_OK)
+			break;
+		chain[n] = strdup(next);
+		curl_free(next);
+		if (chain[n] == NULL)
+			break;
+		n++;
+	}
+	curl_url_cleanup(u);
+	return n;
+}
+
+/* Fills the report of a mismatch: the redirect chain, and what the body
+ * suggests happened, such as a gzip-compressed copy or an error page.
+ * NOTE: this runs before the waiting clients get their 502, so a large
+ * gzip body delays them by up to FETCH_REPORT_MS. */
+static void
+fetch_explain(struct fetch *fetch, struct transfer *t,
+    const struct digest *observed)
+{
+	const struct report_limits limits = {
+		.max_inflated = REPORT_MAX_INFLATED, .max_ms = FETCH_REPORT_MS,
+	};
+	struct report_input in;
+	struct curl_header *encoding;
+	char *chain[FETCH_CHAIN_MAX];
+	size_t n, i;
+
+	memset(&in, 0, sizeof(in));
+	n = transfer_chain(t, chain, FETCH_CHAIN_MAX);
+	in.expected = &fetch->expected;
+	in.observed = observed;
+	in.content_type = fetch->result.content_type[0] ?
+	    fetch->result.content_type : NULL;
+	if (curl_easy_header(t->curl, "Content-Encoding", 0, CURLH_HEADER, -1,
+	    &encoding) == CURLHE_OK)
+		in.content_encoding = encoding->value;
+	in.chain = (const char *const *)chain;
+	in.nchain = n;
+	report_mismatch(t->fd, &in, &limits, fetch->result.report,
+	    sizeof(fetch->result.report));
+	if (n > 1)
+		report_format_chain(in.chain, n, fetch->result.redirects,
+		    sizeof(fetch->result.redirects));
+	for (i = 0; i < n; i++)
+		free(chain[i]);
+}
+
 /* Checks the digest of a complete transfer and commits or removes it.
  * The object is stored under its SHA-256, whichever digest was pinned. */
 static void
@@ -658,6 +734,7 @@ fetch_verify(struct fetch *fetch, struct transfer *t, const char *tmp_path)
 	digest_format(observed, observed_text, sizeof(observed_text));
 	if (memcmp(observed->raw, fetch->expected.raw,
 	    digest_alg_len(fetch->expected.alg)) != 0) {
+		fetch_explain(fetch, t, observed);
 		cache_discard(t->fd, tmp_path);
 		fetch_fail(fetch, 502, "mismatch",
 		    "digest mismatch for %s\nexpected %s\nobserved %s",

@@ -12,6 +12,7 @@
 #include "cache.h"
 #include "conf.h"
 #include "digest.h"
+#include "report.h"
 #include "store.h"
 
 struct fetcher;
@@ -26,6 +27,8 @@ struct fetch_result {
 	uint64_t	 size;		/* bytes received from upstream */
 	char		 message[512];	/* reason for the client when status != 200 */
 	char		 content_type[128];	/* of the upstream response, or "" */
+	char		 redirects[REPORT_CHAIN_MAX];	/* chain, queries removed */
+	char		 report[REPORT_TEXT_MAX];	/* what a mismatch means */
 };
 
 /* What a fetch must get: the bytes at url whose digest is digest. */

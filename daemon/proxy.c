@@ -141,7 +141,7 @@ static void
 proxy_audit(struct proxy *proxy, const struct request *req, const char *target)
 {
 	const struct fetch_result *res = NULL;
-	char detail[600], digest[DIGEST_TEXT_MAX];
+	char detail[600], digest[DIGEST_TEXT_MAX], content_type[200];
 	struct store_event ev = {
 		.kind = req->verdict, .client = req->client,
 		.url = req->url[0] != '\0' ? req->url : target,
@@ -157,7 +157,13 @@ proxy_audit(struct proxy *proxy, const struct request *req, const char *target)
 	if (res != NULL && res->status != 200) {
 		ev.observed = res->sha256[0] != '\0' ? res->sha256 : NULL;
 		ev.size = res->size;
-		ev.detail = log_escape_quoted(res->message, detail, sizeof(detail));
+		ev.content_type = res->content_type[0] ? log_escape(
+		    res->content_type, content_type, sizeof(content_type)) : NULL;
+		ev.redirects = res->redirects[0] ? res->redirects : NULL;
+		/* The report is printable ASCII already; other messages may
+		 * quote upstream text. */
+		ev.detail = res->report[0] ? res->report :
+		    log_escape_quoted(res->message, detail, sizeof(detail));
 	}
 	audit_record(proxy->audit, &ev);
 }
@@ -645,6 +651,9 @@ proxy_fetch_done(struct proxy *proxy, struct MHD_Connection *conn,
 	if (res->status == 503)
 		return proxy_error(conn, req, res->status, res->verdict,
 		    retry_later, "%s", res->message);
+	if (res->report[0] != '\0')
+		return proxy_error(conn, req, res->status, res->verdict, NULL,
+		    "%s\n%s", res->message, res->report);
 	return proxy_error(conn, req, res->status, res->verdict, NULL, "%s",
 	    res->message);
 }
