@@ -254,7 +254,8 @@ admin_list_add(void *arg, const struct store_pin *pin)
 }
 
 static enum MHD_Result
-admin_pins_list(struct admin *admin, struct MHD_Connection *conn)
+admin_pins_list(struct admin *admin, struct MHD_Connection *conn,
+    struct admin_request *ar, const struct admin_caller *caller)
 {
 	json_t *pins = json_array();
 
@@ -811,7 +812,7 @@ admin_query(struct MHD_Connection *conn, const char *name, size_t *len)
 
 static enum MHD_Result
 admin_pins_remove(struct admin *admin, struct MHD_Connection *conn,
-    const struct admin_caller *caller)
+    struct admin_request *ar, const struct admin_caller *caller)
 {
 	char url[URL_MAX_LEN + 1], logged_url[256];
 	const char *raw_url, *note, *err;
@@ -953,7 +954,8 @@ admin_token_add(void *arg, const struct store_token *token)
 }
 
 static enum MHD_Result
-admin_tokens_list(struct admin *admin, struct MHD_Connection *conn)
+admin_tokens_list(struct admin *admin, struct MHD_Connection *conn,
+    struct admin_request *ar, const struct admin_caller *caller)
 {
 	json_t *tokens = json_array();
 
@@ -967,7 +969,7 @@ admin_tokens_list(struct admin *admin, struct MHD_Connection *conn)
 
 static enum MHD_Result
 admin_tokens_revoke(struct admin *admin, struct MHD_Connection *conn,
-    const struct admin_caller *caller)
+    struct admin_request *ar, const struct admin_caller *caller)
 {
 	const char *name;
 	size_t len;
@@ -1035,7 +1037,8 @@ query_number(struct MHD_Connection *conn, const char *name, long long max,
 }
 
 static enum MHD_Result
-admin_events_list(struct admin *admin, struct MHD_Connection *conn)
+admin_events_list(struct admin *admin, struct MHD_Connection *conn,
+    struct admin_request *ar, const struct admin_caller *caller)
 {
 	struct store_event_filter filter = { .limit = EVENTS_DEFAULT };
 	long long number;
@@ -1218,41 +1221,6 @@ route_ca(struct admin *admin, struct MHD_Connection *conn,
 }
 
 static enum MHD_Result
-route_pins_list(struct admin *admin, struct MHD_Connection *conn,
-    struct admin_request *ar, const struct admin_caller *caller)
-{
-	return admin_pins_list(admin, conn);
-}
-
-static enum MHD_Result
-route_pins_remove(struct admin *admin, struct MHD_Connection *conn,
-    struct admin_request *ar, const struct admin_caller *caller)
-{
-	return admin_pins_remove(admin, conn, caller);
-}
-
-static enum MHD_Result
-route_tokens_list(struct admin *admin, struct MHD_Connection *conn,
-    struct admin_request *ar, const struct admin_caller *caller)
-{
-	return admin_tokens_list(admin, conn);
-}
-
-static enum MHD_Result
-route_tokens_revoke(struct admin *admin, struct MHD_Connection *conn,
-    struct admin_request *ar, const struct admin_caller *caller)
-{
-	return admin_tokens_revoke(admin, conn, caller);
-}
-
-static enum MHD_Result
-route_events(struct admin *admin, struct MHD_Connection *conn,
-    struct admin_request *ar, const struct admin_caller *caller)
-{
-	return admin_events_list(admin, conn);
-}
-
-static enum MHD_Result
 route_metrics(struct admin *admin, struct MHD_Connection *conn,
     struct admin_request *ar, const struct admin_caller *caller)
 {
@@ -1275,15 +1243,15 @@ route_metrics(struct admin *admin, struct MHD_Connection *conn,
 
 static const struct admin_route admin_routes[] = {
 	{ "/v1/ca", "GET", ROLE_READER, route_ca, BODY_MAX },
-	{ "/v1/pins", "GET", ROLE_READER, route_pins_list, BODY_MAX },
+	{ "/v1/pins", "GET", ROLE_READER, admin_pins_list, BODY_MAX },
 	{ "/v1/pins", "POST", ROLE_ADMIN, admin_pins_add, BODY_MAX },
-	{ "/v1/pins", "DELETE", ROLE_ADMIN, route_pins_remove, BODY_MAX },
+	{ "/v1/pins", "DELETE", ROLE_ADMIN, admin_pins_remove, BODY_MAX },
 	{ "/v1/pins/import", "POST", ROLE_ADMIN, admin_pins_import,
 	    IMPORT_BODY_MAX },
-	{ "/v1/tokens", "GET", ROLE_ADMIN, route_tokens_list, BODY_MAX },
+	{ "/v1/tokens", "GET", ROLE_ADMIN, admin_tokens_list, BODY_MAX },
 	{ "/v1/tokens", "POST", ROLE_ADMIN, admin_tokens_create, BODY_MAX },
-	{ "/v1/tokens", "DELETE", ROLE_ADMIN, route_tokens_revoke, BODY_MAX },
-	{ "/v1/events", "GET", ROLE_READER, route_events, BODY_MAX },
+	{ "/v1/tokens", "DELETE", ROLE_ADMIN, admin_tokens_revoke, BODY_MAX },
+	{ "/v1/events", "GET", ROLE_READER, admin_events_list, BODY_MAX },
 	{ "/v1/pending", "GET", ROLE_READER, route_pending_list, BODY_MAX },
 	{ "/v1/pending", "DELETE", ROLE_ADMIN, route_pending_reject, BODY_MAX },
 	{ "/v1/pending/approve", "POST", ROLE_ADMIN, route_pending_approve,
