@@ -916,7 +916,8 @@ fetch_start(struct fetcher *fetcher, const struct fetch_want *want,
 	}
 	fetch->fetcher = fetcher;
 	fetch->expected = want->digest;
-	memcpy(fetch->expected_text, expected_text, DIGEST_TEXT_MAX);
+	snprintf(fetch->expected_text, sizeof(fetch->expected_text), "%s",
+	    expected_text);
 	fetch->allow_insecure_redirect = want->allow_insecure_redirect;
 	fetch->learn = want->learn;
 	fetch->request_id = request_id;
