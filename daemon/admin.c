@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "url.h"
+#include "utf8.h"
 
 #define TOKEN_BYTES	32		/* random bytes, written as hex */
 #define TOKEN_MAX_LEN	512
@@ -164,6 +166,7 @@ admin_authenticate(struct admin *admin, struct MHD_Connection *conn,
 	unsigned char presented[DIGEST_LEN];
 	char hex[DIGEST_HEX_LEN + 1];
 	const char *auth;
+	size_t len;
 	int is_admin = 0;
 
 	caller->role = ROLE_NONE;
@@ -173,10 +176,13 @@ admin_authenticate(struct admin *admin, struct MHD_Connection *conn,
 	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
 		return;
 	auth += 7;
-	while (*auth == ' ')
+	while (*auth == ' ' || *auth == '\t')
 		auth++;
-	if (EVP_Digest(auth, strlen(auth), presented, NULL, EVP_sha256(),
-	    NULL) != 1)
+	/* Whitespace around a field value is not part of it (RFC 9110 5.5). */
+	len = strlen(auth);
+	while (len > 0 && (auth[len - 1] == ' ' || auth[len - 1] == '\t'))
+		len--;
+	if (EVP_Digest(auth, len, presented, NULL, EVP_sha256(), NULL) != 1)
 		return;
 	if (CRYPTO_memcmp(presented, admin->token_hash, DIGEST_LEN) == 0) {
 		caller->role = ROLE_ADMIN;
@@ -225,24 +231,62 @@ admin_error(struct MHD_Connection *conn, unsigned status,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* The message may quote client bytes, or cut a character short. */
+	utf8_sanitize(msg);
 	return admin_json(conn, status, json_pack("{s:s}", "error", msg),
 	    headers);
+}
+
+/* Sets member key of obj to text, or to null when text is NULL. Text
+ * that is not valid UTF-8, which jansson refuses, has its bad bytes
+ * replaced with '?', so that one odd value cannot fail a whole list.
+ * Returns 0, or -1 when out of memory. */
+static int
+set_text(json_t *obj, const char *key, const char *text)
+{
+	json_t *value;
+	char *copy;
+
+	if (text == NULL)
+		value = json_null();
+	else if (utf8_valid(text, strlen(text)))
+		value = json_string(text);
+	else {
+		if ((copy = strdup(text)) == NULL)
+			return -1;
+		value = json_string(utf8_sanitize(copy));
+		free(copy);
+	}
+	return value == NULL ? -1 : json_object_set_new(obj, key, value);
+}
+
+/* Sets member key of obj to the integer n. Returns 0 or -1. */
+static int
+set_int(json_t *obj, const char *key, int64_t n)
+{
+	return json_object_set_new(obj, key, json_integer((json_int_t)n));
 }
 
 static json_t *
 admin_pin_json(const struct store_pin *pin)
 {
-	json_t *expires = pin->expires_at != 0 ?
-	    json_integer((json_int_t)pin->expires_at) : json_null();
 	char digest[DIGEST_TEXT_MAX];
+	json_t *item = json_object();
 
 	store_pin_digest(pin->sha256, pin->sha512, digest);
-	return json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:I, s:o}", "url",
-	    pin->url, "digest", digest,
-	    "sha256", pin->sha256[0] ? pin->sha256 : NULL,
-	    "sha512", pin->sha512[0] ? pin->sha512 : NULL,
-	    "note", pin->note, "added_by", pin->added_by,
-	    "added_at", (json_int_t)pin->added_at, "expires_at", expires);
+	if (item == NULL || set_text(item, "url", pin->url) != 0 ||
+	    set_text(item, "digest", digest) != 0 ||
+	    set_text(item, "sha256", pin->sha256[0] ? pin->sha256 : NULL) != 0 ||
+	    set_text(item, "sha512", pin->sha512[0] ? pin->sha512 : NULL) != 0 ||
+	    set_text(item, "note", pin->note) != 0 ||
+	    set_text(item, "added_by", pin->added_by) != 0 ||
+	    set_int(item, "added_at", pin->added_at) != 0 ||
+	    json_object_set_new(item, "expires_at", pin->expires_at != 0 ?
+	    json_integer((json_int_t)pin->expires_at) : json_null()) != 0) {
+		json_decref(item);
+		return NULL;
+	}
+	return item;
 }
 
 static int
@@ -301,6 +345,21 @@ optional_string(json_t *body, const char *key, const char **value)
 	return 0;
 }
 
+/* Tells whether the client of a suspended request has closed its side of
+ * the connection, which libmicrohttpd does not watch while a connection
+ * is suspended. */
+static int
+client_gone(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info;
+	char c;
+
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (info == NULL)
+		return 0;
+	return recv(info->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 /* Fetches and verifies the artifact of a pin before it is added, so that
  * a wrong digest shows at registration. The first call starts or joins
  * the fetch and suspends the connection; libmicrohttpd calls the handler
@@ -319,6 +378,16 @@ admin_prefetch(struct admin *admin, struct MHD_Connection *conn,
 	struct fetch_want want;
 
 	if (ar->fetch == NULL) {
+		char sha256[DIGEST_HEX_LEN + 1], sha512[DIGEST512_HEX_LEN + 1];
+		char existing[DIGEST_TEXT_MAX];
+
+		/* A pinned URL gets its 409 now rather than after a download. */
+		if (store_pin_lookup(admin->store, url, sha256, sha512) > 0) {
+			store_pin_digest(sha256, sha512, existing);
+			*ret = admin_error(conn, 409, NULL,
+			    "%s is already pinned to %s", url, existing);
+			return -1;
+		}
 		memset(&want, 0, sizeof(want));
 		want.url = url;
 		want.digest = *digest;
@@ -339,6 +408,17 @@ admin_prefetch(struct admin *admin, struct MHD_Connection *conn,
 			    "fetch did not start; see the hashgated log");
 			return -1;
 		}
+	}
+	if (client_gone(conn)) {
+		/* Nobody would learn that the pin exists, so none is added. */
+		char logged_url[256];
+
+		log_warning("admin: prefetch client left before the result, "
+		    "nothing pinned client=%s identity=%s url=%s", caller->client,
+		    caller->identity, log_escape(url, logged_url,
+		    sizeof(logged_url)));
+		*ret = MHD_NO;
+		return -1;
 	}
 	res = fetch_result(ar->fetch);
 	if (res->status == 200) {
@@ -829,8 +909,9 @@ admin_pins_remove(struct admin *admin, struct MHD_Connection *conn,
 		return admin_error(conn, 400, NULL, "invalid URL \"%.*s\": %s",
 		    URL_MAX_LEN, raw_url, err);
 	note = admin_query(conn, "note", &note_len);
-	if (note != NULL && strlen(note) != note_len)
-		return admin_error(conn, 400, NULL, "note contains a NUL byte");
+	if (note != NULL && !utf8_valid(note, note_len))
+		return admin_error(conn, 400, NULL,
+		    "note is not valid UTF-8, or contains a NUL byte");
 
 	rc = store_pin_remove(admin->store, url, caller->identity, note,
 	    caller->client, &pin);
@@ -867,7 +948,8 @@ token_name_problem(const char *name)
 			return "a token name has letters, digits, '.', '_' and '-', "
 			    "and starts with a letter or digit";
 	}
-	if (strcmp(name, ADMIN_IDENTITY) == 0)
+	/* Any case, so that no name can pass for the bootstrap token. */
+	if (strcasecmp(name, ADMIN_IDENTITY) == 0)
 		return "the name admin belongs to the bootstrap token in token_file";
 	return NULL;
 }
@@ -943,14 +1025,19 @@ out:
 static int
 admin_token_add(void *arg, const struct store_token *token)
 {
-	json_t *revoked = token->revoked_by != NULL ?
-	    json_integer((json_int_t)token->revoked_at) : json_null();
-	json_t *item = json_pack("{s:s, s:s, s:s, s:I, s:s?, s:o}", "name",
-	    token->name, "role", token->role, "created_by", token->created_by,
-	    "created_at", (json_int_t)token->created_at, "revoked_by",
-	    token->revoked_by, "revoked_at", revoked);
+	json_t *item = json_object();
 
-	return item == NULL || json_array_append_new(arg, item) != 0;
+	if (item == NULL || set_text(item, "name", token->name) != 0 ||
+	    set_text(item, "role", token->role) != 0 ||
+	    set_text(item, "created_by", token->created_by) != 0 ||
+	    set_int(item, "created_at", token->created_at) != 0 ||
+	    set_text(item, "revoked_by", token->revoked_by) != 0 ||
+	    json_object_set_new(item, "revoked_at", token->revoked_by != NULL ?
+	    json_integer((json_int_t)token->revoked_at) : json_null()) != 0) {
+		json_decref(item);
+		return 1;
+	}
+	return json_array_append_new(arg, item) != 0;
 }
 
 static enum MHD_Result
@@ -998,16 +1085,23 @@ admin_tokens_revoke(struct admin *admin, struct MHD_Connection *conn,
 static int
 admin_event_add(void *arg, const struct store_event *ev)
 {
-	json_t *item = json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, "
-	    "s:s?, s:s?, s:s?}", "id", (json_int_t)ev->id, "at",
-	    (json_int_t)ev->at, "verdict", ev->kind, "client", ev->client,
-	    "url", ev->url != NULL && ev->url[0] != '\0' ? ev->url : NULL,
-	    "digest", ev->expected, "observed_sha256", ev->observed,
-	    "identity", ev->identity, "content_type", ev->content_type,
-	    "redirects", ev->redirects, "detail", ev->detail);
+	json_t *item = json_object();
 
-	if (item == NULL)
+	if (item == NULL || set_int(item, "id", ev->id) != 0 ||
+	    set_int(item, "at", ev->at) != 0 ||
+	    set_text(item, "verdict", ev->kind) != 0 ||
+	    set_text(item, "client", ev->client) != 0 ||
+	    set_text(item, "url", ev->url != NULL && ev->url[0] != '\0' ?
+	    ev->url : NULL) != 0 ||
+	    set_text(item, "digest", ev->expected) != 0 ||
+	    set_text(item, "observed_sha256", ev->observed) != 0 ||
+	    set_text(item, "identity", ev->identity) != 0 ||
+	    set_text(item, "content_type", ev->content_type) != 0 ||
+	    set_text(item, "redirects", ev->redirects) != 0 ||
+	    set_text(item, "detail", ev->detail) != 0) {
+		json_decref(item);
 		return 1;
+	}
 	if (ev->has_size)
 		json_object_set_new(item, "size", json_integer((json_int_t)ev->size));
 	if (ev->status != 0)
@@ -1077,15 +1171,18 @@ admin_events_list(struct admin *admin, struct MHD_Connection *conn,
 static int
 admin_pending_add(void *arg, const struct store_pending *p)
 {
-	json_t *item = json_pack("{s:s, s:s?, s:s?, s:s?, s:I, s:I, s:I}",
-	    "url", p->url, "sha256", p->sha256[0] ? p->sha256 : NULL,
-	    "content_type", p->content_type, "error", p->error,
-	    "first_seen", (json_int_t)p->first_seen,
-	    "last_seen", (json_int_t)p->last_seen,
-	    "requests", (json_int_t)p->requests);
+	json_t *item = json_object();
 
-	if (item == NULL)
+	if (item == NULL || set_text(item, "url", p->url) != 0 ||
+	    set_text(item, "sha256", p->sha256[0] ? p->sha256 : NULL) != 0 ||
+	    set_text(item, "content_type", p->content_type) != 0 ||
+	    set_text(item, "error", p->error) != 0 ||
+	    set_int(item, "first_seen", p->first_seen) != 0 ||
+	    set_int(item, "last_seen", p->last_seen) != 0 ||
+	    set_int(item, "requests", (int64_t)p->requests) != 0) {
+		json_decref(item);
 		return 1;
+	}
 	json_object_set_new(item, "size", p->sha256[0] ?
 	    json_integer((json_int_t)p->size) : json_null());
 	return json_array_append_new(arg, item) != 0;
@@ -1185,8 +1282,9 @@ route_pending_reject(struct admin *admin, struct MHD_Connection *conn,
 		return admin_error(conn, 400, NULL, "invalid URL \"%.*s\": %s",
 		    URL_MAX_LEN, raw_url, err);
 	note = admin_query(conn, "note", &note_len);
-	if (note != NULL && strlen(note) != note_len)
-		return admin_error(conn, 400, NULL, "note contains a NUL byte");
+	if (note != NULL && !utf8_valid(note, note_len))
+		return admin_error(conn, 400, NULL,
+		    "note is not valid UTF-8, or contains a NUL byte");
 	rc = store_pending_reject(admin->store, url, caller->identity, note,
 	    caller->client);
 	if (rc < 0)

@@ -787,10 +787,12 @@ fetch_run(struct fetch *fetch)
 	{
 		char *type = NULL;
 
+		/* Escaped, because upstream chose the bytes and they go
+		 * into logs, the database and JSON. */
 		if (curl_easy_getinfo(t.curl, CURLINFO_CONTENT_TYPE, &type) ==
 		    CURLE_OK && type != NULL)
-			snprintf(fetch->result.content_type,
-			    sizeof(fetch->result.content_type), "%s", type);
+			log_escape_quoted(type, fetch->result.content_type,
+			    sizeof(fetch->result.content_type));
 	}
 	if (rc == CURLE_OK && t.size == 0) {
 		/* An empty body never reached fetch_write's checks. */

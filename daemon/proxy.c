@@ -37,6 +37,8 @@ struct proxy {
 	struct front		*front;
 	_Atomic int		 learn;		/* [policy] mode = learn */
 	_Atomic unsigned	 max_pending;
+	_Atomic long long	 queue_full_logged;	/* when, in seconds */
+	_Atomic unsigned long	 queue_full_refused;	/* since then */
 	struct MHD_Daemon	*daemon;
 	atomic_ullong		 next_id;
 };
@@ -141,7 +143,7 @@ static void
 proxy_audit(struct proxy *proxy, const struct request *req, const char *target)
 {
 	const struct fetch_result *res = NULL;
-	char detail[600], digest[DIGEST_TEXT_MAX], content_type[200];
+	char detail[600], digest[DIGEST_TEXT_MAX];
 	struct store_event ev = {
 		.kind = req->verdict, .client = req->client,
 		.url = req->url[0] != '\0' ? req->url : target,
@@ -157,8 +159,7 @@ proxy_audit(struct proxy *proxy, const struct request *req, const char *target)
 	if (res != NULL && res->status != 200) {
 		ev.observed = res->sha256[0] != '\0' ? res->sha256 : NULL;
 		ev.size = res->size;
-		ev.content_type = res->content_type[0] ? log_escape(
-		    res->content_type, content_type, sizeof(content_type)) : NULL;
+		ev.content_type = res->content_type[0] ? res->content_type : NULL;
 		ev.redirects = res->redirects[0] ? res->redirects : NULL;
 		/* The report is printable ASCII already; other messages may
 		 * quote upstream text. */
@@ -536,10 +537,20 @@ proxy_learn(struct proxy *proxy, struct MHD_Connection *conn,
 
 	rc = store_pending_seen(proxy->store, req->url, proxy->max_pending,
 	    &fetch);
-	if (rc == 1)
-		log_warning("learn: review queue full (max_pending = %u), not "
-		    "queued url=%s", proxy->max_pending,
-		    log_escape(req->url, url, sizeof(url)));
+	if (rc == 1) {
+		long long now = (long long)time(NULL), last = proxy->queue_full_logged;
+		unsigned long refused = ++proxy->queue_full_refused;
+
+		/* A flood of new URLs must not flood the log as well. */
+		if (now - last >= 60 && atomic_compare_exchange_strong(
+		    &proxy->queue_full_logged, &last, now)) {
+			proxy->queue_full_refused = 0;
+			log_warning("learn: review queue full (max_pending = %u), "
+			    "%lu URLs not queued in the last minute, the latest "
+			    "url=%s", proxy->max_pending, refused,
+			    log_escape(req->url, url, sizeof(url)));
+		}
+	}
 	if (fetch && fetcher_learn(proxy->fetcher, req->url, req->id,
 	    req->client) != 0)
 		log_warning("learn: cannot fetch url=%s now (max_fetches reached "

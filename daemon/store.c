@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <sqlite3.h>
@@ -14,6 +15,9 @@
 
 struct store {
 	sqlite3		*db;
+	dev_t		 dev;		/* of the file at open, to notice */
+	ino_t		 ino;		/* that it was removed or replaced */
+	int		 gone;		/* that was logged */
 	sqlite3_stmt	*lookup;	/* prepared once: every request runs it */
 	pthread_mutex_t	 lock;		/* held for every use of db */
 	const char	*path;
@@ -136,6 +140,27 @@ store_migrate(struct store *store)
 	return 0;
 }
 
+/* Begins a write transaction, unless the database file was removed or
+ * replaced since it was opened: SQLite would go on writing to the open,
+ * unlinked file, and every change it acknowledged would be lost at the
+ * next start. Returns 0, or -1 (logged once). */
+static int
+store_begin(struct store *store)
+{
+	struct stat st;
+
+	if (stat(store->path, &st) != 0 || st.st_dev != store->dev ||
+	    st.st_ino != store->ino) {
+		if (!store->gone)
+			log_error("database %s was removed or replaced while "
+			    "hashgated runs; changes are refused, since they "
+			    "would be lost; restart hashgated", store->path);
+		store->gone = 1;
+		return -1;
+	}
+	return store_exec(store, "BEGIN IMMEDIATE");
+}
+
 static void
 store_log_failure(struct store *store, const char *what)
 {
@@ -168,6 +193,16 @@ store_open(const char *path)
 	/* synchronous=FULL syncs every commit, so a pin that the admin API
 	 * acknowledged survives a crash or a power loss. WAL keeps each
 	 * commit to one append and sync of the log. */
+	{
+		struct stat st;
+
+		if (stat(path, &st) != 0) {
+			log_errno("database %s: cannot stat", path);
+			goto fail;
+		}
+		store->dev = st.st_dev;
+		store->ino = st.st_ino;
+	}
 	if (store_exec(store, "PRAGMA journal_mode = WAL") != 0 ||
 	    store_exec(store, "PRAGMA synchronous = FULL") != 0 ||
 	    store_migrate(store) != 0)
@@ -360,7 +395,7 @@ store_change(struct store *store, sqlite3_stmt *stmt,
 {
 	int rc;
 
-	if (store_exec(store, "BEGIN IMMEDIATE") != 0)
+	if (store_begin(store) != 0)
 		return -1;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		;
@@ -490,7 +525,7 @@ store_pin_import(struct store *store, struct store_import *entries, size_t n,
 	int ret = -1, commit = !check_only;
 
 	pthread_mutex_lock(&store->lock);
-	if (store_exec(store, "BEGIN IMMEDIATE") != 0)
+	if (store_begin(store) != 0)
 		goto unlock;
 	/* The note, identity and time are the same for every pin, so they
 	 * are bound once; sqlite3_reset keeps bindings. */
@@ -569,7 +604,7 @@ store_pin_remove(struct store *store, const char *url, const char *identity,
 
 	memset(removed, 0, sizeof(*removed));
 	pthread_mutex_lock(&store->lock);
-	if (store_exec(store, "BEGIN IMMEDIATE") != 0)
+	if (store_begin(store) != 0)
 		goto unlock;
 	if (sqlite3_prepare_v2(store->db,
 	    "DELETE FROM pins WHERE url = ?1 RETURNING " PIN_COLUMNS, -1, &stmt,
@@ -615,7 +650,7 @@ store_pin_foreach(struct store *store,
 {
 	sqlite3_stmt *stmt = NULL;
 	struct store_pin pin;
-	int ret = -1, rc;
+	int ret = -1, rc = SQLITE_ERROR;
 
 	pthread_mutex_lock(&store->lock);
 	if (sqlite3_prepare_v2(store->db,
@@ -625,14 +660,14 @@ store_pin_foreach(struct store *store,
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		pin_from_row(stmt, &pin);
 		if (fn(arg, &pin) != 0) {
-			rc = SQLITE_DONE;
+			rc = SQLITE_ABORT;	/* the caller failed */
 			break;
 		}
 	}
 	if (rc == SQLITE_DONE)
 		ret = 0;
 out:
-	if (ret < 0)
+	if (ret < 0 && rc != SQLITE_ABORT)
 		store_log_failure(store, "pin list");
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&store->lock);
@@ -743,7 +778,7 @@ store_token_foreach(struct store *store,
 {
 	sqlite3_stmt *stmt = NULL;
 	struct store_token token;
-	int ret = -1, rc;
+	int ret = -1, rc = SQLITE_ERROR;
 
 	pthread_mutex_lock(&store->lock);
 	if (sqlite3_prepare_v2(store->db,
@@ -759,14 +794,14 @@ store_token_foreach(struct store *store,
 		token.revoked_by = (const char *)sqlite3_column_text(stmt, 4);
 		token.revoked_at = sqlite3_column_int64(stmt, 5);
 		if (fn(arg, &token) != 0) {
-			rc = SQLITE_DONE;
+			rc = SQLITE_ABORT;	/* the caller failed */
 			break;
 		}
 	}
 	if (rc == SQLITE_DONE)
 		ret = 0;
 out:
-	if (ret < 0)
+	if (ret < 0 && rc != SQLITE_ABORT)
 		store_log_failure(store, "token list");
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&store->lock);
@@ -779,7 +814,7 @@ store_event_foreach(struct store *store, const struct store_event_filter *f,
 {
 	sqlite3_stmt *stmt = NULL;
 	struct store_event ev;
-	int ret = -1, rc;
+	int ret = -1, rc = SQLITE_ERROR;
 
 	pthread_mutex_lock(&store->lock);
 	/* The newest limit events that match, oldest first. Queued proxy
@@ -814,14 +849,14 @@ store_event_foreach(struct store *store, const struct store_event_filter *f,
 		ev.redirects = (const char *)sqlite3_column_text(stmt, 11);
 		ev.detail = (const char *)sqlite3_column_text(stmt, 12);
 		if (fn(arg, &ev) != 0) {
-			rc = SQLITE_DONE;
+			rc = SQLITE_ABORT;	/* the caller failed */
 			break;
 		}
 	}
 	if (rc == SQLITE_DONE)
 		ret = 0;
 out:
-	if (ret < 0)
+	if (ret < 0 && rc != SQLITE_ABORT)
 		store_log_failure(store, "event query");
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&store->lock);
@@ -836,7 +871,7 @@ store_event_add_batch(struct store *store, const struct store_event *const *evs,
 	int ret = -1;
 
 	pthread_mutex_lock(&store->lock);
-	if (store_exec(store, "BEGIN IMMEDIATE") != 0)
+	if (store_begin(store) != 0)
 		goto out;
 	for (i = 0; i < n; i++)
 		if (store_event_add_locked(store, evs[i]) != 0) {
@@ -889,7 +924,7 @@ store_pending_seen(struct store *store, const char *url, uint64_t max_pending,
 
 	*fetch = 0;
 	pthread_mutex_lock(&store->lock);
-	if (store_exec(store, "BEGIN IMMEDIATE") != 0)
+	if (store_begin(store) != 0)
 		goto unlock;
 	/* A URL not yet in the queue needs room; one that is only counts. */
 	if (sqlite3_prepare_v2(store->db,
@@ -986,7 +1021,7 @@ store_pending_foreach(struct store *store,
 {
 	sqlite3_stmt *stmt = NULL;
 	struct store_pending p;
-	int ret = -1, rc;
+	int ret = -1, rc = SQLITE_ERROR;
 
 	pthread_mutex_lock(&store->lock);
 	if (sqlite3_prepare_v2(store->db,
@@ -1005,14 +1040,14 @@ store_pending_foreach(struct store *store,
 		p.last_seen = sqlite3_column_int64(stmt, 6);
 		p.requests = (uint64_t)sqlite3_column_int64(stmt, 7);
 		if (fn(arg, &p) != 0) {
-			rc = SQLITE_DONE;
+			rc = SQLITE_ABORT;	/* the caller failed */
 			break;
 		}
 	}
 	if (rc == SQLITE_DONE)
 		ret = 0;
 out:
-	if (ret < 0)
+	if (ret < 0 && rc != SQLITE_ABORT)
 		store_log_failure(store, "review queue list");
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&store->lock);
@@ -1035,7 +1070,7 @@ store_pending_approve(struct store *store, const struct store_pin *pin,
 	snprintf(detail, sizeof(detail), "approved from the review queue%s%s",
 	    pin->note != NULL ? ": " : "", pin->note != NULL ? pin->note : "");
 	pthread_mutex_lock(&store->lock);
-	if (store_exec(store, "BEGIN IMMEDIATE") != 0)
+	if (store_begin(store) != 0)
 		goto unlock;
 	if (sqlite3_prepare_v2(store->db,
 	    "DELETE FROM pending WHERE url = ?1 RETURNING sha256", -1, &stmt,

@@ -159,8 +159,9 @@ int store_pin_remove(struct store *store, const char *url,
     const char *identity, const char *note, const char *client,
     struct store_pin *removed);
 
-/* Calls fn for every pin, ordered by URL, until fn returns non-zero.
- * Returns 0, or -1 on a database error (logged). */
+/* Calls fn for every pin, ordered by URL. Returns 0, or -1 on a database
+ * error (logged) or as soon as fn returns non-zero. The other foreach
+ * functions below stop and return -1 the same way. */
 int store_pin_foreach(struct store *store,
     int (*fn)(void *arg, const struct store_pin *pin), void *arg);
 
@@ -198,8 +199,8 @@ int store_event_add_batch(struct store *store,
 int64_t store_event_prune(struct store *store, uint64_t max_events,
     int64_t before);
 
-/* Calls fn for the newest events that match filter, oldest first, until
- * fn returns non-zero. Returns 0, or -1 (logged). */
+/* Calls fn for the newest events that match filter, oldest first.
+ * Returns 0, or -1 on a database error (logged) or when fn fails. */
 int store_event_foreach(struct store *store,
     const struct store_event_filter *filter,
     int (*fn)(void *arg, const struct store_event *ev), void *arg);
