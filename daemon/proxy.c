@@ -771,7 +771,7 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 		    "Cached bytes are not served either. To allow it again, "
 		    "remove the pin and add it anew.", req->url);
 
-	/* The common case, a cache hit, takes no lock. */
+	/* The common case: a cache hit, which needs no fetch. */
 	memset(&want, 0, sizeof(want));
 	want.url = req->url;
 	if (req->sha256[0] != '\0') {
