@@ -285,6 +285,27 @@ query_append(CURL *curl, char **target, const char *key, const char *value)
 	return 0;
 }
 
+/* Verdicts that hashgated records, for a hint when --verdict matched
+ * nothing; docs/admin-api.md lists them. */
+static const char *const known_verdicts[] = {
+	"hit", "verified", "unknown", "expired", "mismatch", "upstream-error",
+	"upstream-timeout", "blocked-address", "insecure-redirect",
+	"too-large", "bad-request", "busy", "stopping", "disk-full",
+	"disk-error", "internal-error", "pin-added", "pin-removed",
+	"pending-rejected", "token-created", "token-revoked",
+};
+
+static int
+verdict_known(const char *verdict)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(known_verdicts) / sizeof(known_verdicts[0]); i++)
+		if (strcmp(known_verdicts[i], verdict) == 0)
+			return 1;
+	return 0;
+}
+
 /* Prints one event as a line: time, verdict, client or identity, URL,
  * then the details that the verdict has. */
 static void
@@ -301,7 +322,7 @@ print_event(json_t *ev)
 	print_member(ev, "identity", "  by ");
 	print_member(ev, "client", "  from ");
 	print_member(ev, "url", "  ");
-	print_member(ev, "sha256", "  sha256:");
+	print_member(ev, "digest", "  pinned ");
 	print_member(ev, "observed_sha256", "  observed sha256:");
 	print_member(ev, "content_type", "  type ");
 	print_member(ev, "redirects", "  redirects ");
@@ -384,6 +405,12 @@ ctl_events(struct ctl_ctx *ctx)
 			print_event(ev);
 		status = CTL_EXIT_OK;
 	}
+	if (json_array_size(events) == 0 && ctx->values[OPT_VERDICT] != NULL &&
+	    !verdict_known(ctx->values[OPT_VERDICT]))
+		fprintf(stderr, CTL_NAME ": no events: \"%s\" is not a verdict "
+		    "that hashgated records, such as mismatch or pin-added (see "
+		    "docs/admin-api.md)\n", ctl_show(ctx->values[OPT_VERDICT],
+		    shown));
 	goto out;
 no_memory:
 	ctl_error("out of memory");

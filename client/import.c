@@ -1032,7 +1032,8 @@ check_add_checksum(const char *value, char *reason, size_t size)
 
 	if (strchr(value, '$') != NULL) {
 		snprintf(reason, size, "--checksum value \"%s\" contains a "
-		    "variable, which is expanded only when the image is built",
+		    "variable, which is expanded only when the image is built; write "
+		    "the value out in full",
 		    show(value, strlen(value), shown));
 		return -1;
 	}

@@ -255,7 +255,8 @@ send_batch(struct ctl_ctx *ctx, struct import_batch *batch)
 
 	memset(&resp, 0, sizeof(resp));
 	if (npins == 0) {
-		ctl_error("%s has no pins to import", batch->file);
+		ctl_error("%s has nothing to pin: no checksum line, or no ADD "
+		    "--checksum instruction with a URL", batch->file);
 		return CTL_EXIT_USAGE;
 	}
 	if (npins > IMPORT_ENTRIES_MAX) {
@@ -296,8 +297,8 @@ send_batch(struct ctl_ctx *ctx, struct import_batch *batch)
 		print_daemon_errors(batch, &resp);
 		snprintf(what, sizeof(what), "cannot import %s", batch->file);
 		status = ctl_report_http_error(ctx, &resp, what,
-		    resp.status == 422 ? "nothing was imported; correct the "
-		    "lines above" : resp.status == 413 ? "the daemon accepts "
+		    resp.status == 422 ? "correct the lines above and import "
+		    "again" : resp.status == 413 ? "the daemon accepts "
 		    "up to 8 MiB per import, so split the file" : NULL);
 		goto out;
 	}

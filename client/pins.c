@@ -722,6 +722,7 @@ enum list_column {
 	COL_URL,
 	COL_ADDED_BY,
 	COL_ADDED_AT,
+	COL_EXPIRES,
 	COL_NOTE,
 	COL_COUNT
 };
@@ -752,7 +753,8 @@ static int
 list_row(json_t *pin, char *cols[COL_COUNT])
 {
 	const char *fields[COL_COUNT];
-	char added_at[64];
+	char added_at[64], expires[80], when[64];
+	json_t *expires_at = json_object_get(pin, "expires_at");
 	int i;
 
 	fields[COL_DIGEST] = pin_string(pin, "digest", NULL);
@@ -763,6 +765,15 @@ list_row(json_t *pin, char *cols[COL_COUNT])
 	ctl_format_time(json_object_get(pin, "added_at"), added_at,
 	    sizeof(added_at));
 	fields[COL_ADDED_AT] = added_at;
+	/* An expired pin stays listed until it is removed, so say so. */
+	if (json_is_integer(expires_at)) {
+		ctl_format_time(expires_at, when, sizeof(when));
+		snprintf(expires, sizeof(expires), "%s %s",
+		    json_integer_value(expires_at) <= (json_int_t)time(NULL) ?
+		    "EXPIRED" : "expires", when);
+	} else
+		snprintf(expires, sizeof(expires), "-");
+	fields[COL_EXPIRES] = expires;
 	fields[COL_NOTE] = pin_string(pin, "note", "");
 
 	for (i = 0; i < COL_COUNT; i++) {

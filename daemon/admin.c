@@ -376,6 +376,9 @@ admin_prefetch(struct admin *admin, struct MHD_Connection *conn,
 {
 	const struct fetch_result *res;
 	struct fetch_want want;
+	char message[2 * sizeof(res->message)];
+	const char *p;
+	size_t n;
 
 	if (ar->fetch == NULL) {
 		char sha256[DIGEST_HEX_LEN + 1], sha512[DIGEST512_HEX_LEN + 1];
@@ -426,10 +429,19 @@ admin_prefetch(struct admin *admin, struct MHD_Connection *conn,
 		return 0;
 	}
 	/* A mismatch means the digest given is wrong for what the URL
-	 * serves: 422, since the request, not the upstream, is at fault. */
+	 * serves: 422, since the request, not the upstream, is at fault.
+	 * The message goes on one line, as clients print it. */
+	for (p = res->message, n = 0; *p != '\0' && n + 3 < sizeof(message); p++) {
+		if (*p == '\n') {
+			message[n++] = ';';
+			message[n++] = ' ';
+		} else
+			message[n++] = *p;
+	}
+	message[n] = '\0';
 	*ret = admin_error(conn, strcmp(res->verdict, "mismatch") == 0 ? 422 :
 	    res->status, NULL, "prefetch failed, nothing was pinned: %s",
-	    res->message);
+	    message);
 	return -1;
 }
 

@@ -619,8 +619,10 @@ fetch_classify(struct fetch *fetch, struct transfer *t, CURLcode rc,
 	} else if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		fetch_fail(fetch, 503, "stopping", "hashgated is shutting down");
 	} else {
-		fetch_fail(fetch, 502, "upstream-error", "upstream fetch failed: %s",
-		    errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		fetch_fail(fetch, 502, "upstream-error", "upstream fetch failed: %s%s",
+		    errbuf[0] ? errbuf : curl_easy_strerror(rc),
+		    rc == CURLE_PEER_FAILED_VERIFICATION ? "; if the upstream "
+		    "uses a private CA, add it to [upstream] ca_file" : "");
 	}
 }
 

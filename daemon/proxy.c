@@ -143,7 +143,7 @@ static void
 proxy_audit(struct proxy *proxy, const struct request *req, const char *target)
 {
 	const struct fetch_result *res = NULL;
-	char detail[600], digest[DIGEST_TEXT_MAX];
+	char digest[DIGEST_TEXT_MAX];
 	struct store_event ev = {
 		.kind = req->verdict, .client = req->client,
 		.url = req->url[0] != '\0' ? req->url : target,
@@ -161,10 +161,9 @@ proxy_audit(struct proxy *proxy, const struct request *req, const char *target)
 		ev.size = res->size;
 		ev.content_type = res->content_type[0] ? res->content_type : NULL;
 		ev.redirects = res->redirects[0] ? res->redirects : NULL;
-		/* The report is printable ASCII already; other messages may
-		 * quote upstream text. */
-		ev.detail = res->report[0] ? res->report :
-		    log_escape_quoted(res->message, detail, sizeof(detail));
+		/* The admin API repairs text that is not UTF-8 when it
+		 * lists events, so the message is kept as it is. */
+		ev.detail = res->report[0] ? res->report : res->message;
 	}
 	audit_record(proxy->audit, &ev);
 }
