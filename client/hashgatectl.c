@@ -75,6 +75,8 @@ static const struct ctl_option options[] = {
 	    "Accept the digest of empty input." },
 	{ OPT_PREFETCH, "--prefetch", NULL, NULL, "add", 0,
 	    "Download and verify the artifact now; pin only if it matches." },
+	{ OPT_ALLOW_HTTP_REDIRECT, "--allow-http-redirect", NULL, NULL, "add", 0,
+	    "Let an https URL redirect to plain http (refused by default)." },
 	{ OPT_ROLE, "--role", NULL, "ROLE", "token", 0,
 	    "Role of a new token: admin or reader." },
 	{ OPT_SINCE, "--since", NULL, "TIME", "events", 0,

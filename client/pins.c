@@ -557,6 +557,8 @@ ctl_add(struct ctl_ctx *ctx)
 	}
 	if (ctx->values[OPT_ALLOW_EMPTY] != NULL)
 		json_object_set_new(request, "allow_empty", json_true());
+	if (ctx->values[OPT_ALLOW_HTTP_REDIRECT] != NULL)
+		json_object_set_new(request, "allow_http_redirect", json_true());
 	if (ctx->values[OPT_PREFETCH] != NULL) {
 		/* The daemon bounds the download with its upstream timeouts. */
 		json_object_set_new(request, "prefetch", json_true());

@@ -282,7 +282,9 @@ admin_pin_json(const struct store_pin *pin)
 	    set_text(item, "added_by", pin->added_by) != 0 ||
 	    set_int(item, "added_at", pin->added_at) != 0 ||
 	    json_object_set_new(item, "expires_at", pin->expires_at != 0 ?
-	    json_integer((json_int_t)pin->expires_at) : json_null()) != 0) {
+	    json_integer((json_int_t)pin->expires_at) : json_null()) != 0 ||
+	    json_object_set_new(item, "allow_http_redirect",
+	    json_boolean(pin->allow_http_redirect)) != 0) {
 		json_decref(item);
 		return NULL;
 	}
@@ -385,7 +387,7 @@ admin_prefetch(struct admin *admin, struct MHD_Connection *conn,
 		char existing[DIGEST_TEXT_MAX];
 
 		/* A pinned URL gets its 409 now rather than after a download. */
-		if (store_pin_lookup(admin->store, url, sha256, sha512) > 0) {
+		if (store_pin_lookup(admin->store, url, sha256, sha512, NULL) > 0) {
 			store_pin_digest(sha256, sha512, existing);
 			*ret = admin_error(conn, 409, NULL,
 			    "%s is already pinned to %s", url, existing);
@@ -394,6 +396,7 @@ admin_prefetch(struct admin *admin, struct MHD_Connection *conn,
 		memset(&want, 0, sizeof(want));
 		want.url = url;
 		want.digest = *digest;
+		want.allow_insecure_redirect = pin->allow_http_redirect;
 		/* The point is to check what url serves, even when another
 		 * URL brought the same object into the cache. */
 		want.skip_cache = 1;
@@ -458,19 +461,20 @@ admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
 	json_error_t jerr;
 	enum MHD_Result ret;
 	const char *prefetched = NULL;
-	int allow_empty = 0, prefetch = 0, rc;
+	int allow_empty = 0, prefetch = 0, allow_http_redirect = 0, rc;
 
 	if ((body = admin_body(conn, ar, &ret)) == NULL)
 		return ret;
-	if (json_unpack_ex(body, &jerr, 0, "{s:s, s?s, s?s, s?o, s?o, s?b, s?b !}",
-	    "url", &raw_url, "digest", &raw_digest, "sha256", &raw_sha256,
-	    "note", &note_value, "expires_at", &expires, "allow_empty",
-	    &allow_empty, "prefetch", &prefetch) != 0 ||
+	if (json_unpack_ex(body, &jerr, 0,
+	    "{s:s, s?s, s?s, s?o, s?o, s?b, s?b, s?b !}", "url", &raw_url,
+	    "digest", &raw_digest, "sha256", &raw_sha256, "note", &note_value,
+	    "expires_at", &expires, "allow_empty", &allow_empty, "prefetch",
+	    &prefetch, "allow_http_redirect", &allow_http_redirect) != 0 ||
 	    (raw_digest == NULL) == (raw_sha256 == NULL)) {
 		ret = admin_error(conn, 400, NULL,
 		    "expected {\"url\": STRING, \"digest\": STRING, \"note\": STRING, "
 		    "\"expires_at\": SECONDS, \"allow_empty\": BOOLEAN, "
-		    "\"prefetch\": BOOLEAN}, with "
+		    "\"prefetch\": BOOLEAN, \"allow_http_redirect\": BOOLEAN}, with "
 		    "\"sha256\" allowed in place of \"digest\": %s",
 		    raw_digest != NULL && raw_sha256 != NULL ?
 		    "both digest and sha256 given" : jerr.text[0] ? jerr.text :
@@ -530,6 +534,7 @@ admin_pins_add(struct admin *admin, struct MHD_Connection *conn,
 	pin.note = note;
 	pin.added_by = caller->identity;
 	pin.added_at = (int64_t)time(NULL);
+	pin.allow_http_redirect = allow_http_redirect;
 	if (prefetch) {
 		rc = admin_prefetch(admin, conn, ar, caller, url, &digest, &pin,
 		    &ret);

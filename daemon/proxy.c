@@ -681,7 +681,7 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 	const char *error;
 	unsigned status;
 	uint64_t size;
-	int rc, fd;
+	int rc, fd, allow_http_redirect = 0;
 
 	if (req == NULL)
 		return MHD_NO;	/* out of memory in proxy_request_begin */
@@ -753,7 +753,8 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 			    req->origin->url);
 	}
 
-	rc = store_pin_lookup(proxy->store, req->url, req->sha256, req->sha512);
+	rc = store_pin_lookup(proxy->store, req->url, req->sha256, req->sha512,
+	    &allow_http_redirect);
 	if (rc < 0)
 		return proxy_error(conn, req, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "store-error", NULL, "the allowlist cannot be read; see the hashgated log");
@@ -787,7 +788,7 @@ proxy_handle(void *arg, struct MHD_Connection *conn, const char *path,
 		return proxy_error(conn, req, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "store-error", NULL, "the pinned digest is unreadable; see the hashgated log");
 
-	/* Pins carry no redirect exception yet: https stays on https. */
+	want.allow_insecure_redirect = allow_http_redirect;
 	switch (fetcher_join(proxy->fetcher, &want, req->id, req->client, conn,
 	    &fetch)) {
 	case FETCH_JOIN_CACHED:

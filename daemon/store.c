@@ -63,6 +63,7 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	"  added_by   TEXT NOT NULL,"
 	"  added_at   INTEGER NOT NULL,"
 	"  expires_at INTEGER,"
+	"  allow_http_redirect INTEGER NOT NULL DEFAULT 0,"
 	"  CHECK (sha256 IS NOT NULL OR sha512 IS NOT NULL));"
 	"INSERT INTO pins_v2 (url, sha256, note, added_by, added_at) "
 	"  SELECT url, sha256, note, added_by, added_at FROM pins;"
@@ -208,7 +209,8 @@ store_open(const char *path)
 	    store_migrate(store) != 0)
 		goto fail;
 	if (sqlite3_prepare_v3(store->db,
-	    "SELECT sha256, sha512, expires_at FROM pins WHERE url = ?1",
+	    "SELECT sha256, sha512, expires_at, allow_http_redirect FROM pins "
+	    "WHERE url = ?1",
 	    -1, SQLITE_PREPARE_PERSISTENT, &store->lookup, NULL) != SQLITE_OK) {
 		store_log_failure(store, "preparing the pin lookup");
 		goto fail;
@@ -247,7 +249,8 @@ column_fixed(sqlite3_stmt *stmt, int col, char *out, size_t len)
 /* Looks up a pin with the lock already held. */
 static int
 store_pin_lookup_locked(struct store *store, const char *url,
-    char sha256[DIGEST_HEX_LEN + 1], char sha512[DIGEST512_HEX_LEN + 1])
+    char sha256[DIGEST_HEX_LEN + 1], char sha512[DIGEST512_HEX_LEN + 1],
+    int *allow_http_redirect)
 {
 	sqlite3_stmt *stmt = store->lookup;
 	int ret = -1, rc;
@@ -257,6 +260,8 @@ store_pin_lookup_locked(struct store *store, const char *url,
 	if (rc == SQLITE_ROW) {
 		column_fixed(stmt, 0, sha256, DIGEST_HEX_LEN);
 		column_fixed(stmt, 1, sha512, DIGEST512_HEX_LEN);
+		if (allow_http_redirect != NULL)
+			*allow_http_redirect = sqlite3_column_int(stmt, 3) != 0;
 		if (sha256[0] != '\0' || sha512[0] != '\0') {
 			ret = 1;
 			if (sqlite3_column_type(stmt, 2) != SQLITE_NULL &&
@@ -274,12 +279,14 @@ store_pin_lookup_locked(struct store *store, const char *url,
 
 int
 store_pin_lookup(struct store *store, const char *url,
-    char sha256[DIGEST_HEX_LEN + 1], char sha512[DIGEST512_HEX_LEN + 1])
+    char sha256[DIGEST_HEX_LEN + 1], char sha512[DIGEST512_HEX_LEN + 1],
+    int *allow_http_redirect)
 {
 	int ret;
 
 	pthread_mutex_lock(&store->lock);
-	ret = store_pin_lookup_locked(store, url, sha256, sha512);
+	ret = store_pin_lookup_locked(store, url, sha256, sha512,
+	    allow_http_redirect);
 	pthread_mutex_unlock(&store->lock);
 	return ret;
 }
@@ -434,8 +441,9 @@ store_pin_add(struct store *store, const struct store_pin *pin,
 	pthread_mutex_lock(&store->lock);
 	if (sqlite3_prepare_v2(store->db,
 	    "INSERT INTO pins (url, sha256, sha512, note, added_by, added_at, "
-	    "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-	    "ON CONFLICT (url) DO NOTHING", -1, &stmt, NULL) != SQLITE_OK) {
+	    "expires_at, allow_http_redirect) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7, ?8) ON CONFLICT (url) DO NOTHING", -1, &stmt,
+	    NULL) != SQLITE_OK) {
 		store_log_failure(store, "pin insert");
 		goto out;
 	}
@@ -447,11 +455,12 @@ store_pin_add(struct store *store, const struct store_pin *pin,
 	sqlite3_bind_int64(stmt, 6, pin->added_at);
 	if (pin->expires_at != 0)
 		sqlite3_bind_int64(stmt, 7, pin->expires_at);
+	sqlite3_bind_int(stmt, 8, pin->allow_http_redirect != 0);
 	if (store_change(store, stmt, &ev, &changed) != 0)
 		goto out;
 	if (changed > 0)
 		ret = 0;
-	else if (store_pin_lookup_locked(store, pin->url, sha256, sha512) > 0) {
+	else if (store_pin_lookup_locked(store, pin->url, sha256, sha512, NULL) > 0) {
 		/* Nothing inserted: the URL is pinned already. */
 		store_pin_digest(sha256, sha512, existing);
 		ret = 1;
@@ -475,7 +484,7 @@ store_import_one(struct store *store, sqlite3_stmt *insert,
 	int rc;
 
 	entry->existing[0] = '\0';
-	rc = store_pin_lookup_locked(store, entry->url, sha256, sha512);
+	rc = store_pin_lookup_locked(store, entry->url, sha256, sha512, NULL);
 	if (rc < 0)
 		return -1;
 	if (rc > 0)
@@ -574,7 +583,8 @@ column_strdup(sqlite3_stmt *stmt, int col)
 	return text == NULL ? NULL : strdup((const char *)text);
 }
 
-#define PIN_COLUMNS "url, sha256, sha512, note, added_by, added_at, expires_at"
+#define PIN_COLUMNS "url, sha256, sha512, note, added_by, added_at, " \
+	"expires_at, allow_http_redirect"
 
 /* Reads a pins row of SELECT PIN_COLUMNS. The strings stay valid until
  * the next step. */
@@ -588,6 +598,7 @@ pin_from_row(sqlite3_stmt *stmt, struct store_pin *pin)
 	pin->added_by = (const char *)sqlite3_column_text(stmt, 4);
 	pin->added_at = sqlite3_column_int64(stmt, 5);
 	pin->expires_at = sqlite3_column_int64(stmt, 6);
+	pin->allow_http_redirect = sqlite3_column_int(stmt, 7) != 0;
 }
 
 int

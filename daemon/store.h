@@ -27,6 +27,7 @@ struct store_pin {
 	const char	*added_by;	/* identity of the token used */
 	int64_t		 added_at;	/* seconds since the epoch */
 	int64_t		 expires_at;	/* seconds since the epoch, 0: never */
+	int		 allow_http_redirect;	/* an https URL may redirect to http */
 };
 
 /* A named API token. Only the SHA-256 of the token itself is stored. */
@@ -91,11 +92,13 @@ struct store *store_open(const char *path);
 void store_close(struct store *store);
 
 /* Looks up the pinned digests of a normalised URL: sha256 and sha512 get
- * hex, or "" for a digest the pin does not have (yet). Returns 1 when
+ * hex, or "" for a digest the pin does not have (yet), and
+ * *allow_http_redirect, unless NULL, the pin's redirect exception. Returns 1 when
  * pinned, 2 (digests filled too) when the pin has expired, 0 when not
  * pinned, -1 on a database error (logged). */
 int store_pin_lookup(struct store *store, const char *url,
-    char sha256[DIGEST_HEX_LEN + 1], char sha512[DIGEST512_HEX_LEN + 1]);
+    char sha256[DIGEST_HEX_LEN + 1], char sha512[DIGEST512_HEX_LEN + 1],
+    int *allow_http_redirect);
 
 /* Fills *urls with a heap array of up to max URLs whose current pins
  * (not expired) carry the SHA-256 sha256, oldest pin first, and *n with
