@@ -13,7 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "ctl.h"
@@ -148,14 +147,12 @@ token_revoke(struct ctl_ctx *ctx, const char *name)
 {
 	char shown[CTL_SHOW_MAX], what[CTL_HINT_MAX];
 	struct ctl_response resp;
-	char *escaped = NULL, *target = NULL;
-	CURL *curl;
+	char *target;
 	int status = CTL_EXIT_REJECTED;
 
 	memset(&resp, 0, sizeof(resp));
-	curl = curl_easy_init();
-	if (curl == NULL || (escaped = curl_easy_escape(curl, name, 0)) == NULL ||
-	    (target = ctl_concat("/v1/tokens?name=", escaped)) == NULL) {
+	if ((target = strdup("/v1/tokens?")) == NULL ||
+	    ctl_query_append(&target, "name", name) != 0) {
 		ctl_error("out of memory");
 		goto out;
 	}
@@ -166,8 +163,6 @@ token_revoke(struct ctl_ctx *ctx, const char *name)
 		printf("revoked token %s\n", ctl_show(name, shown));
 out:
 	free(target);
-	curl_free(escaped);
-	curl_easy_cleanup(curl);
 	ctl_response_free(&resp);
 	return status;
 }
@@ -190,30 +185,21 @@ print_member(json_t *obj, const char *key, const char *prefix)
 static int
 token_list(struct ctl_ctx *ctx)
 {
-	struct ctl_response resp;
-	json_t *root = NULL, *tokens, *token;
+	json_t *root, *token;
 	char created[64], revoked[64];
 	size_t i;
 	int status;
 
-	memset(&resp, 0, sizeof(resp));
-	status = token_request(ctx, "GET", "/v1/tokens", NULL,
-	    "cannot list the tokens", &resp);
+	status = ctl_get_list(ctx, "/v1/tokens", "cannot list the tokens",
+	    "tokens", &root);
 	if (status != CTL_EXIT_OK)
-		goto out;
-	status = CTL_EXIT_REJECTED;
-	if ((root = ctl_response_json(ctx, &resp)) == NULL)
-		goto out;
-	tokens = json_object_get(root, "tokens");
-	if (!json_is_array(tokens)) {
-		ctl_error("invalid response from the admin API: no \"tokens\" array");
-		goto out;
-	}
+		return status;
 	if (ctx->values[OPT_JSON] != NULL) {
 		status = ctl_print_json(root);
-		goto out;
+		json_decref(root);
+		return status;
 	}
-	json_array_foreach(tokens, i, token) {
+	json_array_foreach(json_object_get(root, "tokens"), i, token) {
 		ctl_format_time(json_object_get(token, "created_at"), created,
 		    sizeof(created));
 		print_member(token, "name", "");
@@ -228,11 +214,8 @@ token_list(struct ctl_ctx *ctx)
 		}
 		putchar('\n');
 	}
-	status = CTL_EXIT_OK;
-out:
 	json_decref(root);
-	ctl_response_free(&resp);
-	return status;
+	return CTL_EXIT_OK;
 }
 
 int
@@ -262,27 +245,6 @@ ctl_token(struct ctl_ctx *ctx)
 	if (strcmp(action, "revoke") == 0)
 		return token_revoke(ctx, ctx->operands[1]);
 	return token_list(ctx);
-}
-
-/* Appends "&key=VALUE", percent-encoded, to the query in *target. */
-static int
-query_append(CURL *curl, char **target, const char *key, const char *value)
-{
-	char *escaped, *pair, *joined;
-
-	if ((escaped = curl_easy_escape(curl, value, 0)) == NULL)
-		return -1;
-	pair = ctl_concat(key, escaped);
-	curl_free(escaped);
-	if (pair == NULL)
-		return -1;
-	joined = ctl_concat(*target, pair);
-	free(pair);
-	if (joined == NULL)
-		return -1;
-	free(*target);
-	*target = joined;
-	return 0;
 }
 
 /* Verdicts that hashgated records, for a hint when --verdict matched
@@ -335,15 +297,12 @@ ctl_events(struct ctl_ctx *ctx)
 {
 	const char *since = ctx->values[OPT_SINCE], *err;
 	char shown[CTL_SHOW_MAX], number[32];
-	struct ctl_response resp;
 	json_t *root = NULL, *events, *ev;
 	char *target = NULL;
 	long long seconds, limit;
-	CURL *curl = NULL;
 	size_t i;
 	int status = CTL_EXIT_REJECTED;
 
-	memset(&resp, 0, sizeof(resp));
 	if (since != NULL && ctl_parse_time(since, 1, (long long)time(NULL),
 	    &seconds, &err) != 0) {
 		ctl_error("invalid --since \"%s\": %s", ctl_show(since, shown), err);
@@ -363,41 +322,26 @@ ctl_events(struct ctl_ctx *ctx)
 		}
 	}
 
-	curl = curl_easy_init();
-	target = strdup("/v1/events?");
-	if (curl == NULL || target == NULL)
+	if ((target = strdup("/v1/events?")) == NULL)
 		goto no_memory;
 	if (since != NULL) {
 		snprintf(number, sizeof(number), "%lld", seconds < 0 ? 0 : seconds);
-		if (query_append(curl, &target, "&since=", number) != 0)
+		if (ctl_query_append(&target, "since", number) != 0)
 			goto no_memory;
 	}
 	if ((ctx->values[OPT_VERDICT] != NULL &&
-	    query_append(curl, &target, "&verdict=", ctx->values[OPT_VERDICT]) != 0) ||
+	    ctl_query_append(&target, "verdict", ctx->values[OPT_VERDICT]) != 0) ||
 	    (ctx->values[OPT_URL] != NULL &&
-	    query_append(curl, &target, "&url=", ctx->values[OPT_URL]) != 0) ||
+	    ctl_query_append(&target, "url", ctx->values[OPT_URL]) != 0) ||
 	    (ctx->values[OPT_LIMIT] != NULL &&
-	    query_append(curl, &target, "&limit=", ctx->values[OPT_LIMIT]) != 0))
+	    ctl_query_append(&target, "limit", ctx->values[OPT_LIMIT]) != 0))
 		goto no_memory;
 
-	if ((status = ctl_load_token(ctx)) != CTL_EXIT_OK)
-		goto out;
-	status = ctl_request(ctx, "GET", target, NULL, &resp);
+	status = ctl_get_list(ctx, target, "cannot read the audit trail",
+	    "events", &root);
 	if (status != CTL_EXIT_OK)
 		goto out;
-	if (!ctl_is_success(&resp)) {
-		status = ctl_report_http_error(ctx, &resp,
-		    "cannot read the audit trail", NULL);
-		goto out;
-	}
-	status = CTL_EXIT_REJECTED;
-	if ((root = ctl_response_json(ctx, &resp)) == NULL)
-		goto out;
 	events = json_object_get(root, "events");
-	if (!json_is_array(events)) {
-		ctl_error("invalid response from the admin API: no \"events\" array");
-		goto out;
-	}
 	if (ctx->values[OPT_JSON] != NULL)
 		status = ctl_print_json(root);
 	else {
@@ -417,7 +361,5 @@ no_memory:
 out:
 	json_decref(root);
 	free(target);
-	curl_easy_cleanup(curl);
-	ctl_response_free(&resp);
 	return status;
 }

@@ -170,6 +170,18 @@ int	ctl_pending(struct ctl_ctx *ctx);
 int	ctl_approve(struct ctl_ctx *ctx);
 int	ctl_reject(struct ctl_ctx *ctx);
 
+/* Appends "key=VALUE" to the request target *target, with VALUE
+ * percent-encoded and a "&" before it unless *target ends in "?".
+ * Returns 0, or -1 when out of memory, leaving *target as it was. */
+int	ctl_query_append(char **target, const char *key, const char *value);
+
+/* Sends GET target and parses the JSON response, which must be an object
+ * with an array member key. Returns CTL_EXIT_OK with *root set, which the
+ * caller releases with json_decref, or the exit status after printing the
+ * error, starting with what, with *root NULL. */
+int	ctl_get_list(struct ctl_ctx *ctx, const char *target, const char *what,
+	    const char *key, json_t **root);
+
 /* Returns a newly allocated a followed by b, or NULL. */
 char	*ctl_concat(const char *a, const char *b);
 

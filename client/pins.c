@@ -228,6 +228,67 @@ ctl_concat(const char *a, const char *b)
 	return s;
 }
 
+int
+ctl_query_append(char **target, const char *key, const char *value)
+{
+	char *escaped, *pair, *joined;
+	size_t len = strlen(*target);
+	const char *sep = len > 0 && (*target)[len - 1] == '?' ? "" : "&";
+
+	/* libcurl ignores the handle of curl_easy_escape since 7.82.0. */
+	if ((escaped = curl_easy_escape(NULL, value, 0)) == NULL)
+		return -1;
+	pair = malloc(strlen(sep) + strlen(key) + 1 + strlen(escaped) + 1);
+	if (pair != NULL)
+		sprintf(pair, "%s%s=%s", sep, key, escaped);
+	curl_free(escaped);
+	if (pair == NULL)
+		return -1;
+	joined = ctl_concat(*target, pair);
+	free(pair);
+	if (joined == NULL)
+		return -1;
+	free(*target);
+	*target = joined;
+	return 0;
+}
+
+int
+ctl_get_list(struct ctl_ctx *ctx, const char *target, const char *what,
+    const char *key, json_t **root)
+{
+	char shown[CTL_SHOW_MAX];
+	struct ctl_response resp;
+	int status;
+
+	*root = NULL;
+	memset(&resp, 0, sizeof(resp));
+	if ((status = ctl_load_token(ctx)) != CTL_EXIT_OK)
+		goto out;
+	status = ctl_request(ctx, "GET", target, NULL, &resp);
+	if (status != CTL_EXIT_OK)
+		goto out;
+	if (!ctl_is_success(&resp)) {
+		status = ctl_report_http_error(ctx, &resp, what, NULL);
+		goto out;
+	}
+	status = CTL_EXIT_REJECTED;
+	if ((*root = ctl_response_json(ctx, &resp)) == NULL)
+		goto out;
+	if (!json_is_array(json_object_get(*root, key))) {
+		ctl_error("invalid response from the admin API at %s: no \"%s\" "
+		    "array: check that --admin or HASHGATE_ADMIN names the admin "
+		    "listener of hashgated", ctl_show(ctx->admin_base, shown), key);
+		json_decref(*root);
+		*root = NULL;
+		goto out;
+	}
+	status = CTL_EXIT_OK;
+out:
+	ctl_response_free(&resp);
+	return status;
+}
+
 /* Appends the header line to *list. Returns 0, or -1 when out of memory,
  * leaving *list as it was. */
 static int
@@ -604,8 +665,7 @@ ctl_remove(struct ctl_ctx *ctx)
 {
 	char url[URL_MAX_LEN + 1], what[CTL_HINT_MAX];
 	struct ctl_response resp;
-	char *escaped = NULL, *target = NULL;
-	CURL *curl = NULL;
+	char *target;
 	int status;
 
 	memset(&resp, 0, sizeof(resp));
@@ -613,27 +673,12 @@ ctl_remove(struct ctl_ctx *ctx)
 		return status;
 
 	status = CTL_EXIT_REJECTED;
-	curl = curl_easy_init();
-	if (curl == NULL ||
-	    (escaped = curl_easy_escape(curl, url, 0)) == NULL ||
-	    (target = ctl_concat("/v1/pins?url=", escaped)) == NULL) {
+	if ((target = strdup("/v1/pins?")) == NULL ||
+	    ctl_query_append(&target, "url", url) != 0 ||
+	    (ctx->values[OPT_NOTE] != NULL &&
+	    ctl_query_append(&target, "note", ctx->values[OPT_NOTE]) != 0)) {
 		ctl_error("out of memory");
 		goto out;
-	}
-	if (ctx->values[OPT_NOTE] != NULL) {
-		char *with_note;
-
-		curl_free(escaped);
-		escaped = curl_easy_escape(curl, ctx->values[OPT_NOTE], 0);
-		with_note = escaped == NULL ? NULL :
-		    ctl_concat(target, "&note=");
-		free(target);
-		target = with_note == NULL ? NULL : ctl_concat(with_note, escaped);
-		free(with_note);
-		if (target == NULL) {
-			ctl_error("out of memory");
-			goto out;
-		}
 	}
 
 	if ((status = ctl_load_token(ctx)) != CTL_EXIT_OK)
@@ -653,8 +698,6 @@ ctl_remove(struct ctl_ctx *ctx)
 	status = print_pin_result(&resp, "removed", url, NULL);
 out:
 	free(target);
-	curl_free(escaped);
-	curl_easy_cleanup(curl);
 	ctl_response_free(&resp);
 	return status;
 }
@@ -842,42 +885,18 @@ out:
 int
 ctl_list(struct ctl_ctx *ctx)
 {
-	char shown[CTL_SHOW_MAX];
-	struct ctl_response resp;
-	json_t *root = NULL, *pins;
+	json_t *root;
 	int status;
 
-	memset(&resp, 0, sizeof(resp));
-	if ((status = ctl_load_token(ctx)) != CTL_EXIT_OK)
-		goto out;
-	status = ctl_request(ctx, "GET", "/v1/pins", NULL, &resp);
+	status = ctl_get_list(ctx, "/v1/pins", "cannot list the pins", "pins",
+	    &root);
 	if (status != CTL_EXIT_OK)
-		goto out;
-	if (!ctl_is_success(&resp)) {
-		status = ctl_report_http_error(ctx, &resp, "cannot list the pins",
-		    NULL);
-		goto out;
-	}
-
-	status = CTL_EXIT_REJECTED;
-	if ((root = ctl_response_json(ctx, &resp)) == NULL)
-		goto out;
-	pins = json_object_get(root, "pins");
-	if (!json_is_array(pins)) {
-		ctl_error("invalid response from the admin API at %s: no "
-		    "\"pins\" array: check that --admin or HASHGATE_ADMIN names "
-		    "the admin listener of hashgated", ctl_show(ctx->admin_base,
-		    shown));
-		goto out;
-	}
-
+		return status;
 	if (ctx->values[OPT_JSON] != NULL)
 		status = ctl_print_json(root);
 	else
-		status = print_pin_table(ctx, pins);
-out:
+		status = print_pin_table(ctx, json_object_get(root, "pins"));
 	json_decref(root);
-	ctl_response_free(&resp);
 	return status;
 }
 

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "ctl.h"
@@ -32,38 +31,22 @@ print_field(json_t *obj, const char *key, const char *prefix)
 int
 ctl_pending(struct ctl_ctx *ctx)
 {
-	struct ctl_response resp;
-	json_t *root = NULL, *pending, *item;
+	json_t *root, *item;
 	char first[64], last[64];
 	size_t i;
 	int status;
 
-	memset(&resp, 0, sizeof(resp));
-	if ((status = ctl_load_token(ctx)) != CTL_EXIT_OK)
-		goto out;
-	status = ctl_request(ctx, "GET", "/v1/pending", NULL, &resp);
+	status = ctl_get_list(ctx, "/v1/pending", "cannot read the review queue",
+	    "pending", &root);
 	if (status != CTL_EXIT_OK)
-		goto out;
-	if (!ctl_is_success(&resp)) {
-		status = ctl_report_http_error(ctx, &resp,
-		    "cannot read the review queue", NULL);
-		goto out;
-	}
-	status = CTL_EXIT_REJECTED;
-	if ((root = ctl_response_json(ctx, &resp)) == NULL)
-		goto out;
-	pending = json_object_get(root, "pending");
-	if (!json_is_array(pending)) {
-		ctl_error("invalid response from the admin API: no \"pending\" array");
-		goto out;
-	}
+		return status;
 	if (ctx->values[OPT_JSON] != NULL) {
 		status = ctl_print_json(root);
 		goto out;
 	}
 	/* One line each: URL, digest or the fetch error, size, first and
 	 * last request, and how many requests asked for it. */
-	json_array_foreach(pending, i, item) {
+	json_array_foreach(json_object_get(root, "pending"), i, item) {
 		json_t *size = json_object_get(item, "size");
 
 		ctl_format_time(json_object_get(item, "first_seen"), first,
@@ -86,7 +69,6 @@ ctl_pending(struct ctl_ctx *ctx)
 	status = CTL_EXIT_OK;
 out:
 	json_decref(root);
-	ctl_response_free(&resp);
 	return status;
 }
 
@@ -147,28 +129,18 @@ ctl_reject(struct ctl_ctx *ctx)
 {
 	char url[URL_MAX_LEN + 1], shown[CTL_SHOW_MAX], what[CTL_HINT_MAX];
 	struct ctl_response resp;
-	char *escaped = NULL, *target = NULL, *joined;
-	CURL *curl = NULL;
+	char *target;
 	int status;
 
 	memset(&resp, 0, sizeof(resp));
 	if ((status = ctl_parse_url(ctx->operands[0], url)) != CTL_EXIT_OK)
 		return status;
 	status = CTL_EXIT_REJECTED;
-	curl = curl_easy_init();
-	if (curl == NULL || (escaped = curl_easy_escape(curl, url, 0)) == NULL ||
-	    (target = ctl_concat("/v1/pending?url=", escaped)) == NULL)
+	if ((target = strdup("/v1/pending?")) == NULL ||
+	    ctl_query_append(&target, "url", url) != 0 ||
+	    (ctx->values[OPT_NOTE] != NULL &&
+	    ctl_query_append(&target, "note", ctx->values[OPT_NOTE]) != 0))
 		goto no_memory;
-	if (ctx->values[OPT_NOTE] != NULL) {
-		curl_free(escaped);
-		escaped = curl_easy_escape(curl, ctx->values[OPT_NOTE], 0);
-		joined = escaped == NULL ? NULL : ctl_concat(target, "&note=");
-		free(target);
-		target = joined == NULL ? NULL : ctl_concat(joined, escaped);
-		free(joined);
-		if (target == NULL)
-			goto no_memory;
-	}
 	if ((status = ctl_load_token(ctx)) != CTL_EXIT_OK)
 		goto out;
 	status = ctl_request(ctx, "DELETE", target, NULL, &resp);
@@ -186,8 +158,6 @@ no_memory:
 	ctl_error("out of memory");
 out:
 	free(target);
-	curl_free(escaped);
-	curl_easy_cleanup(curl);
 	ctl_response_free(&resp);
 	return status;
 }
