@@ -291,6 +291,19 @@ admin_pin_json(const struct store_pin *pin)
 	return item;
 }
 
+/* Sends {"key": items}, or 500 naming what could not be read when the
+ * store's foreach failed (rc != 0). Takes items over. */
+static enum MHD_Result
+admin_send_list(struct MHD_Connection *conn, const char *key, json_t *items,
+    int rc, const char *what)
+{
+	if (items == NULL || rc != 0) {
+		json_decref(items);
+		return admin_error(conn, 500, NULL, "cannot read the %s", what);
+	}
+	return admin_json(conn, 200, json_pack("{s:o}", key, items), NULL);
+}
+
 static int
 admin_list_add(void *arg, const struct store_pin *pin)
 {
@@ -305,12 +318,8 @@ admin_pins_list(struct admin *admin, struct MHD_Connection *conn,
 {
 	json_t *pins = json_array();
 
-	if (pins == NULL || store_pin_foreach(admin->store, admin_list_add,
-	    pins) != 0) {
-		json_decref(pins);
-		return admin_error(conn, 500, NULL, "cannot read the allowlist");
-	}
-	return admin_json(conn, 200, json_pack("{s:o}", "pins", pins), NULL);
+	return admin_send_list(conn, "pins", pins, pins == NULL ? -1 :
+	    store_pin_foreach(admin->store, admin_list_add, pins), "allowlist");
 }
 
 /* Parses the request body as a JSON object. Returns it, or NULL after
@@ -364,8 +373,8 @@ client_gone(struct MHD_Connection *conn)
 
 /* Fetches and verifies the artifact of a pin before it is added, so that
  * a wrong digest shows at registration. The first call starts or joins
- * the fetch and suspends the connection; libmicrohttpd calls the handler
- * again when the fetch ends, and this second call reads the result.
+ * the fetch and suspends the connection. libmicrohttpd calls the handler
+ * again when the fetch ends, and that second call reads the result.
  * Returns 0 when the object is verified (a SHA-512 pin then gets its
  * SHA-256), 1 when the connection is suspended, or -1
  * after sending an error; *ret is the handler's return value for 1 and
@@ -416,7 +425,7 @@ admin_prefetch(struct admin *admin, struct MHD_Connection *conn,
 		}
 	}
 	if (client_gone(conn)) {
-		/* Nobody would learn that the pin exists, so none is added. */
+		/* The client cannot receive the 201, so no pin is added. */
 		char logged_url[256];
 
 		log_warning("admin: prefetch client left before the result, "
@@ -1063,12 +1072,9 @@ admin_tokens_list(struct admin *admin, struct MHD_Connection *conn,
 {
 	json_t *tokens = json_array();
 
-	if (tokens == NULL || store_token_foreach(admin->store,
-	    admin_token_add, tokens) != 0) {
-		json_decref(tokens);
-		return admin_error(conn, 500, NULL, "cannot read the token table");
-	}
-	return admin_json(conn, 200, json_pack("{s:o}", "tokens", tokens), NULL);
+	return admin_send_list(conn, "tokens", tokens, tokens == NULL ? -1 :
+	    store_token_foreach(admin->store, admin_token_add, tokens),
+	    "token table");
 }
 
 static enum MHD_Result
@@ -1177,12 +1183,9 @@ admin_events_list(struct admin *admin, struct MHD_Connection *conn,
 		return admin_error(conn, 400, NULL, "url contains a NUL byte");
 
 	events = json_array();
-	if (events == NULL || store_event_foreach(admin->store, &filter,
-	    admin_event_add, events) != 0) {
-		json_decref(events);
-		return admin_error(conn, 500, NULL, "cannot read the audit trail");
-	}
-	return admin_json(conn, 200, json_pack("{s:o}", "events", events), NULL);
+	return admin_send_list(conn, "events", events, events == NULL ? -1 :
+	    store_event_foreach(admin->store, &filter, admin_event_add, events),
+	    "audit trail");
 }
 
 static int
@@ -1211,12 +1214,9 @@ route_pending_list(struct admin *admin, struct MHD_Connection *conn,
 {
 	json_t *pending = json_array();
 
-	if (pending == NULL || store_pending_foreach(admin->store,
-	    admin_pending_add, pending) != 0) {
-		json_decref(pending);
-		return admin_error(conn, 500, NULL, "cannot read the review queue");
-	}
-	return admin_json(conn, 200, json_pack("{s:o}", "pending", pending), NULL);
+	return admin_send_list(conn, "pending", pending, pending == NULL ? -1 :
+	    store_pending_foreach(admin->store, admin_pending_add, pending),
+	    "review queue");
 }
 
 static enum MHD_Result

@@ -16,9 +16,9 @@ struct admin;
 /* Reads the token from conf->admin_token_file, creating the file with a
  * new random token (mode 0600) when it does not exist, then starts the
  * listener on conf->admin_listen. conf, store, ca, cache and fetcher are
- * borrowed and must outlive the listener; the fetcher runs prefetches,
- * and cache and fetcher are read for the gauges of /metrics. Returns
- * NULL after logging. */
+ * borrowed and must outlive the listener. The fetcher runs prefetches,
+ * and cache and fetcher give the gauges of /metrics. Returns NULL after
+ * logging. */
 struct admin *admin_start(const struct conf *conf, struct store *store,
     struct ca *ca, struct cache *cache, struct fetcher *fetcher);
 

@@ -31,7 +31,7 @@ struct fetch_result {
 	char		 report[REPORT_TEXT_MAX];	/* what a mismatch means */
 };
 
-/* What a fetch must get: the bytes at url whose digest is digest. */
+/* The request of a fetch: the bytes at url whose digest is digest. */
 struct fetch_want {
 	const char	*url;
 	struct digest	 digest;	/* SHA-256 or SHA-512, as pinned */
@@ -79,8 +79,8 @@ enum fetch_join fetcher_join(struct fetcher *fetcher,
     struct MHD_Connection *conn, struct fetch **fetchp);
 
 /* Starts a learn-mode fetch of the unknown url in the background, unless
- * one runs already: the body is hashed and stored in the cache under its
- * SHA-256, where only a pin with that digest can reach it, and the digest,
+ * one runs already. The body is hashed and stored in the cache under its
+ * SHA-256, where only a pin with that digest can reach it. The digest,
  * size and Content-Type, or the error, go to the review queue. Returns 0,
  * or -1 when max_fetches fetches are running or shutdown has begun. */
 int fetcher_learn(struct fetcher *fetcher, const char *url,

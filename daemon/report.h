@@ -11,8 +11,8 @@
 #include "digest.h"
 
 /* Default bounds on the gunzip check. On a 2-core AMD EPYC virtual
- * machine, gunzipping and hashing 4 GiB of zeros ran at about 180 MB/s, so
- * there the time limit ends the check after about 1.7 GB of output, and
+ * machine, gunzipping and hashing 4 GiB of zeros ran at about 180 MB/s.
+ * There the time limit ends the check after about 1.7 GB of output, and
  * the report then states that the check stopped. */
 #define REPORT_MAX_INFLATED	((uint64_t)16 << 30)	/* bytes */
 #define REPORT_MAX_MS		10000	/* milliseconds of wall-clock time */

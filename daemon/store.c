@@ -42,11 +42,11 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	"  observed TEXT,"
 	"  size     INTEGER);",
 
-	/* Version 2: named tokens with roles; pins that may carry a SHA-512
-	 * (their SHA-256 is then learnt at the first fetch) and expire;
-	 * events that record every decision and every admin change; and the
-	 * review queue of learn mode. SQLite cannot change a column's
-	 * constraints in place, so pins is copied into a new table. */
+	/* Version 2 adds named tokens with roles, and the review queue of
+	 * learn mode. Pins may carry a SHA-512, whose SHA-256 is learnt at
+	 * the first fetch, and may expire. Events record every decision and
+	 * every admin change. SQLite cannot change a column's constraints in
+	 * place, so pins is copied into a new table. */
 	"CREATE TABLE tokens ("
 	"  name       TEXT PRIMARY KEY NOT NULL,"
 	"  role       TEXT NOT NULL CHECK (role IN ('admin', 'reader')),"
