@@ -296,10 +296,10 @@ check_digest(const char *s, size_t n, int tag, int *algorithm,
 	return -1;
 }
 
-/* Decodes the escapes of a name from a line that starts with a backslash,
- * as coreutils 9.1 sha256sum prints them and filename_unescape in the 2025
- * coreutils src/digest.c reads them: "\\\\" is a backslash, "\\n" a newline and
- * "\\r" a carriage return. Other escapes are invalid. Writes the result
+/* Decodes the escapes of a name from a line that starts with a backslash.
+ * coreutils 9.1 sha256sum prints them, and filename_unescape in the 2025
+ * coreutils src/digest.c reads them: "\\\\" is a backslash, "\\n" a newline
+ * and "\\r" a carriage return. Other escapes are invalid. Writes the result
  * over s and returns its length, or SIZE_MAX for an invalid escape. */
 static size_t
 unescape_name(char *s, size_t n)

@@ -810,7 +810,8 @@ list_row(json_t *pin, char *cols[COL_COUNT])
 	ctl_format_time(json_object_get(pin, "added_at"), added_at,
 	    sizeof(added_at));
 	fields[COL_ADDED_AT] = added_at;
-	/* An expired pin stays listed until it is removed, so say so. */
+	/* An expired pin stays listed until it is removed, so the column
+	 * marks it. */
 	if (json_is_integer(expires_at)) {
 		ctl_format_time(expires_at, when, sizeof(when));
 		snprintf(expires, sizeof(expires), "%s %s",

@@ -412,6 +412,7 @@ hg_stop_nginx() {
 hg_start_squid() {
 	local squid=${HG_SQUID:-/usr/sbin/squid} i
 	[[ -x $squid ]] || return 1
+
 	SQUID_DIR=$HG_DIR/squid
 	mkdir -p "$SQUID_DIR"
 	if [[ $(id -u) == 0 ]]; then
@@ -421,6 +422,7 @@ hg_start_squid() {
 		chown proxy "$SQUID_DIR" 2>/dev/null ||
 		    hg_hard_error "cannot give $SQUID_DIR to the proxy user for squid"
 	fi
+
 	hg_pick_port SQUID_PORT
 	cat >"$SQUID_DIR/squid.conf" <<-EOF
 	http_port 127.0.0.1:$SQUID_PORT
@@ -439,6 +441,7 @@ hg_start_squid() {
 	visible_hostname hashgate-test
 	shutdown_lifetime 0 seconds
 	EOF
+
 	"$squid" -N -f "$SQUID_DIR/squid.conf" >"$SQUID_DIR/stderr.log" 2>&1 </dev/null &
 	HG_SQUID_PID=$!
 	for ((i = 0; i < 200; i++)); do
@@ -450,6 +453,7 @@ hg_start_squid() {
 		fi
 		sleep 0.1
 	done
+
 	cat "$SQUID_DIR/stderr.log" "$SQUID_DIR/cache.log" 2>/dev/null | tail -n 30
 	hg_hard_error "squid did not relay a request to nginx within 20 s"
 }
